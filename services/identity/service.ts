@@ -2,126 +2,95 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
-import {
-	type IdentityService,
-	SessionTokensSchema,
-} from "../../gen/parley/v1/identity_pb.js";
+import { type IdentityService, SessionTokensSchema } from "../../gen/parley/v1/identity_pb.js";
 import { callerOf } from "../shared/auth.ts";
 import { invalidArgument } from "../shared/errors.ts";
-import {
-	requireId,
-	requirePhoneNumber,
-	requireText,
-} from "../shared/validate.ts";
+import { requireId, requirePhoneNumber, requireText } from "../shared/validate.ts";
 import type { UserStore } from "./ports.ts";
 import type { createDeviceSessions } from "./sessions.ts";
 import type { SignIn, SignInLimits } from "./sign-in.ts";
 
 export interface IdentityServiceDeps {
-	signIn: SignIn;
-	sessions: ReturnType<typeof createDeviceSessions>;
-	users: UserStore;
-	limits: SignInLimits;
+  signIn: SignIn;
+  sessions: ReturnType<typeof createDeviceSessions>;
+  users: UserStore;
+  limits: SignInLimits;
 }
 
 const maxLookup = 100;
 
-function tokensProto(tokens: {
-	accessToken: string;
-	accessTokenExpiresAt: number;
-	refreshToken: string;
-}) {
-	return create(SessionTokensSchema, {
-		accessToken: tokens.accessToken,
-		accessTokenExpiresAt: timestampFromMs(tokens.accessTokenExpiresAt),
-		refreshToken: tokens.refreshToken,
-	});
+function tokensProto(tokens: { accessToken: string; accessTokenExpiresAt: number; refreshToken: string }) {
+  return create(SessionTokensSchema, {
+    accessToken: tokens.accessToken,
+    accessTokenExpiresAt: timestampFromMs(tokens.accessTokenExpiresAt),
+    refreshToken: tokens.refreshToken,
+  });
 }
 
-export function createIdentityService(
-	deps: IdentityServiceDeps,
-): ServiceImpl<typeof IdentityService> {
-	return {
-		async requestCode(req) {
-			const phoneNumber = requirePhoneNumber(req.phoneNumber, "phone_number");
-			const { expiresAt } = await deps.signIn.requestCode(phoneNumber);
-			return {
-				codeLength: deps.limits.codeLength,
-				expiresAt: timestampFromMs(expiresAt),
-			};
-		},
-		async verifyCode(req) {
-			const phoneNumber = requirePhoneNumber(req.phoneNumber, "phone_number");
-			if (!/^[0-9]{4,10}$/.test(req.code))
-				throw invalidArgument("code", "MALFORMED_CODE", "code must be digits");
-			const deviceName = requireText(req.deviceName, "device_name", 64);
-			const displayName =
-				req.displayName === ""
-					? ""
-					: requireText(req.displayName, "display_name", 64);
-			const session = await deps.signIn.verifyCode({
-				phoneNumber,
-				code: req.code,
-				deviceName,
-				displayName,
-			});
-			return {
-				userId: session.userId,
-				deviceId: session.deviceId,
-				newUser: session.newUser,
-				tokens: tokensProto(session.tokens),
-			};
-		},
-		async refreshSession(req) {
-			if (req.refreshToken === "")
-				throw invalidArgument(
-					"refresh_token",
-					"EMPTY",
-					"refresh_token is required",
-				);
-			return {
-				tokens: tokensProto(await deps.sessions.refresh(req.refreshToken)),
-			};
-		},
-		async listDevices(_req, ctx) {
-			const caller = callerOf(ctx);
-			const devices = await deps.sessions.list(caller.userId);
-			return {
-				devices: devices.map((d) => ({
-					deviceId: d.deviceId,
-					name: d.name,
-					createdAt: timestampFromMs(d.createdAt),
-					current: d.deviceId === caller.deviceId,
-				})),
-			};
-		},
-		async revokeDevice(req, ctx) {
-			const caller = callerOf(ctx);
-			await deps.sessions.revokeOwn(
-				caller.userId,
-				requireId(req.deviceId, "device_id"),
-			);
-			return {};
-		},
-		async lookupUsers(req) {
-			if (req.phoneNumbers.length > maxLookup) {
-				throw invalidArgument(
-					"phone_numbers",
-					"TOO_MANY",
-					`at most ${maxLookup} phone numbers per call`,
-				);
-			}
-			const phones = req.phoneNumbers.map((p, i) =>
-				requirePhoneNumber(p, `phone_numbers[${i}]`),
-			);
-			const users = await deps.users.findByPhones(phones);
-			return {
-				users: users.map((u) => ({
-					userId: u.userId,
-					phoneNumber: u.phoneNumber,
-					displayName: u.displayName,
-				})),
-			};
-		},
-	};
+export function createIdentityService(deps: IdentityServiceDeps): ServiceImpl<typeof IdentityService> {
+  return {
+    async requestCode(req) {
+      const phoneNumber = requirePhoneNumber(req.phoneNumber, "phone_number");
+      const { expiresAt } = await deps.signIn.requestCode(phoneNumber);
+      return {
+        codeLength: deps.limits.codeLength,
+        expiresAt: timestampFromMs(expiresAt),
+      };
+    },
+    async verifyCode(req) {
+      const phoneNumber = requirePhoneNumber(req.phoneNumber, "phone_number");
+      if (!/^[0-9]{4,10}$/.test(req.code)) throw invalidArgument("code", "MALFORMED_CODE", "code must be digits");
+      const deviceName = requireText(req.deviceName, "device_name", 64);
+      const displayName = req.displayName === "" ? "" : requireText(req.displayName, "display_name", 64);
+      const session = await deps.signIn.verifyCode({
+        phoneNumber,
+        code: req.code,
+        deviceName,
+        displayName,
+      });
+      return {
+        userId: session.userId,
+        deviceId: session.deviceId,
+        newUser: session.newUser,
+        tokens: tokensProto(session.tokens),
+      };
+    },
+    async refreshSession(req) {
+      if (req.refreshToken === "") throw invalidArgument("refresh_token", "EMPTY", "refresh_token is required");
+      return {
+        tokens: tokensProto(await deps.sessions.refresh(req.refreshToken)),
+      };
+    },
+    async listDevices(_req, ctx) {
+      const caller = callerOf(ctx);
+      const devices = await deps.sessions.list(caller.userId);
+      return {
+        devices: devices.map((d) => ({
+          deviceId: d.deviceId,
+          name: d.name,
+          createdAt: timestampFromMs(d.createdAt),
+          current: d.deviceId === caller.deviceId,
+        })),
+      };
+    },
+    async revokeDevice(req, ctx) {
+      const caller = callerOf(ctx);
+      await deps.sessions.revokeOwn(caller.userId, requireId(req.deviceId, "device_id"));
+      return {};
+    },
+    async lookupUsers(req) {
+      if (req.phoneNumbers.length > maxLookup) {
+        throw invalidArgument("phone_numbers", "TOO_MANY", `at most ${maxLookup} phone numbers per call`);
+      }
+      const phones = req.phoneNumbers.map((p, i) => requirePhoneNumber(p, `phone_numbers[${i}]`));
+      const users = await deps.users.findByPhones(phones);
+      return {
+        users: users.map((u) => ({
+          userId: u.userId,
+          phoneNumber: u.phoneNumber,
+          displayName: u.displayName,
+        })),
+      };
+    },
+  };
 }

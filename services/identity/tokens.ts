@@ -6,80 +6,60 @@ import type { Clock } from "../shared/clock.ts";
 import { unauthenticated } from "../shared/errors.ts";
 
 export interface AccessClaims {
-	userId: string;
-	deviceId: string;
-	/** Expiry, ms since epoch. */
-	expiresAt: number;
+  userId: string;
+  deviceId: string;
+  /** Expiry, ms since epoch. */
+  expiresAt: number;
 }
 
 export interface TokenIssuer {
-	issueAccess(
-		userId: string,
-		deviceId: string,
-	): Promise<{ token: string; expiresAt: number }>;
-	/** Verifies signature and expiry; throws UNAUTHENTICATED with TOKEN_INVALID or TOKEN_EXPIRED. */
-	verifyAccess(token: string): Promise<AccessClaims>;
-	newRefreshToken(): string;
-	hashRefreshToken(token: string): string;
-	/** Keyed hash of a login code, so a stolen database does not reveal pending codes. */
-	hashCode(phoneNumber: string, code: string): string;
+  issueAccess(userId: string, deviceId: string): Promise<{ token: string; expiresAt: number }>;
+  /** Verifies signature and expiry; throws UNAUTHENTICATED with TOKEN_INVALID or TOKEN_EXPIRED. */
+  verifyAccess(token: string): Promise<AccessClaims>;
+  newRefreshToken(): string;
+  hashRefreshToken(token: string): string;
+  /** Keyed hash of a login code, so a stolen database does not reveal pending codes. */
+  hashCode(phoneNumber: string, code: string): string;
 }
 
-export function createTokenIssuer(options: {
-	secret: Uint8Array;
-	clock: Clock;
-	accessTtlMs: number;
-}): TokenIssuer {
-	const { secret, clock } = options;
-	return {
-		async issueAccess(userId, deviceId) {
-			const expiresAt = clock.now() + options.accessTtlMs;
-			const token = await new SignJWT({ did: deviceId })
-				.setProtectedHeader({ alg: "HS256" })
-				.setSubject(userId)
-				.setIssuedAt(Math.floor(clock.now() / 1000))
-				.setExpirationTime(expiresAt / 1000)
-				.setIssuer("parley")
-				.sign(secret);
-			return { token, expiresAt };
-		},
-		async verifyAccess(token) {
-			try {
-				const { payload } = await jwtVerify(token, secret, {
-					issuer: "parley",
-					algorithms: ["HS256"],
-					currentDate: new Date(clock.now()),
-					clockTolerance: 0,
-				});
-				if (
-					typeof payload.sub !== "string" ||
-					typeof payload.did !== "string" ||
-					typeof payload.exp !== "number"
-				) {
-					throw unauthenticated("TOKEN_INVALID", "access token is malformed");
-				}
-				return {
-					userId: payload.sub,
-					deviceId: payload.did,
-					expiresAt: payload.exp * 1000,
-				};
-			} catch (error) {
-				if (error instanceof joseErrors.JWTExpired)
-					throw unauthenticated(
-						"TOKEN_EXPIRED",
-						"access token expired; refresh it",
-					);
-				if (error instanceof joseErrors.JOSEError)
-					throw unauthenticated("TOKEN_INVALID", "access token is not valid");
-				throw error;
-			}
-		},
-		newRefreshToken: () => randomBytes(32).toString("base64url"),
-		hashRefreshToken: (token) =>
-			createHash("sha256").update(token).digest("base64url"),
-		hashCode: (phoneNumber, code) =>
-			createHmac("sha256", secret)
-				.update(`${phoneNumber}:${code}`)
-				.digest("base64url"),
-	};
+export function createTokenIssuer(options: { secret: Uint8Array; clock: Clock; accessTtlMs: number }): TokenIssuer {
+  const { secret, clock } = options;
+  return {
+    async issueAccess(userId, deviceId) {
+      const expiresAt = clock.now() + options.accessTtlMs;
+      const token = await new SignJWT({ did: deviceId })
+        .setProtectedHeader({ alg: "HS256" })
+        .setSubject(userId)
+        .setIssuedAt(Math.floor(clock.now() / 1000))
+        .setExpirationTime(expiresAt / 1000)
+        .setIssuer("parley")
+        .sign(secret);
+      return { token, expiresAt };
+    },
+    async verifyAccess(token) {
+      try {
+        const { payload } = await jwtVerify(token, secret, {
+          issuer: "parley",
+          algorithms: ["HS256"],
+          currentDate: new Date(clock.now()),
+          clockTolerance: 0,
+        });
+        if (typeof payload.sub !== "string" || typeof payload.did !== "string" || typeof payload.exp !== "number") {
+          throw unauthenticated("TOKEN_INVALID", "access token is malformed");
+        }
+        return {
+          userId: payload.sub,
+          deviceId: payload.did,
+          expiresAt: payload.exp * 1000,
+        };
+      } catch (error) {
+        if (error instanceof joseErrors.JWTExpired) throw unauthenticated("TOKEN_EXPIRED", "access token expired; refresh it");
+        if (error instanceof joseErrors.JOSEError) throw unauthenticated("TOKEN_INVALID", "access token is not valid");
+        throw error;
+      }
+    },
+    newRefreshToken: () => randomBytes(32).toString("base64url"),
+    hashRefreshToken: (token) => createHash("sha256").update(token).digest("base64url"),
+    hashCode: (phoneNumber, code) => createHmac("sha256", secret).update(`${phoneNumber}:${code}`).digest("base64url"),
+  };
 }

@@ -1,72 +1,54 @@
 // Authentication for every RPC: one interceptor reads the bearer token, an Authenticator checks
 // it, and handlers read the caller from the context values.
-import {
-	createContextKey,
-	type HandlerContext,
-	type Interceptor,
-} from "@connectrpc/connect";
+import { createContextKey, type HandlerContext, type Interceptor } from "@connectrpc/connect";
 import { unauthenticated } from "./errors.ts";
 
 export interface Caller {
-	userId: string;
-	deviceId: string;
-	/** The bearer token, forwarded when one service calls another on the caller's behalf. */
-	token: string;
-	/** Access-token expiry, ms since epoch. */
-	expiresAt: number;
+  userId: string;
+  deviceId: string;
+  /** The bearer token, forwarded when one service calls another on the caller's behalf. */
+  token: string;
+  /** Access-token expiry, ms since epoch. */
+  expiresAt: number;
 }
 
 export interface Authenticator {
-	/** Resolves the caller or throws UNAUTHENTICATED (invalid, expired, or device revoked). */
-	authenticate(token: string): Promise<Caller>;
+  /** Resolves the caller or throws UNAUTHENTICATED (invalid, expired, or device revoked). */
+  authenticate(token: string): Promise<Caller>;
 }
 
 const callerKey = createContextKey<Caller | undefined>(undefined, {
-	description: "authenticated caller",
+  description: "authenticated caller",
 });
 
 /** Procedures anyone may call: sign-in, token refresh and health. */
 const publicProcedures = new Set([
-	"parley.v1.IdentityService/RequestCode",
-	"parley.v1.IdentityService/VerifyCode",
-	"parley.v1.IdentityService/RefreshSession",
-	"grpc.health.v1.Health/Check",
-	"grpc.health.v1.Health/Watch",
+  "parley.v1.IdentityService/RequestCode",
+  "parley.v1.IdentityService/VerifyCode",
+  "parley.v1.IdentityService/RefreshSession",
+  "grpc.health.v1.Health/Check",
+  "grpc.health.v1.Health/Watch",
 ]);
 
-export function createAuthInterceptor(
-	authenticator: Authenticator,
-): Interceptor {
-	return (next) => async (req) => {
-		if (publicProcedures.has(`${req.service.typeName}/${req.method.name}`))
-			return next(req);
-		const header = req.header.get("authorization") ?? "";
-		const match = /^Bearer ([^\s]+)$/i.exec(header);
-		if (!match?.[1])
-			throw unauthenticated(
-				"TOKEN_MISSING",
-				"authorization: Bearer <access token> is required",
-			);
-		req.contextValues.set(
-			callerKey,
-			await authenticator.authenticate(match[1]),
-		);
-		return next(req);
-	};
+export function createAuthInterceptor(authenticator: Authenticator): Interceptor {
+  return (next) => async (req) => {
+    if (publicProcedures.has(`${req.service.typeName}/${req.method.name}`)) return next(req);
+    const header = req.header.get("authorization") ?? "";
+    const match = /^Bearer ([^\s]+)$/i.exec(header);
+    if (!match?.[1]) throw unauthenticated("TOKEN_MISSING", "authorization: Bearer <access token> is required");
+    req.contextValues.set(callerKey, await authenticator.authenticate(match[1]));
+    return next(req);
+  };
 }
 
 /** The authenticated caller of this request (the interceptor guarantees one for non-public RPCs). */
 export function callerOf(ctx: HandlerContext): Caller {
-	const caller = ctx.values.get(callerKey);
-	if (!caller)
-		throw unauthenticated(
-			"TOKEN_MISSING",
-			"authorization: Bearer <access token> is required",
-		);
-	return caller;
+  const caller = ctx.values.get(callerKey);
+  if (!caller) throw unauthenticated("TOKEN_MISSING", "authorization: Bearer <access token> is required");
+  return caller;
 }
 
 /** Headers that let one service call another as the same caller. */
 export function onBehalfOf(caller: Caller): Record<string, string> {
-	return { authorization: `Bearer ${caller.token}` };
+  return { authorization: `Bearer ${caller.token}` };
 }

@@ -1,56 +1,36 @@
 // One place that builds Parley's errors, so every code and reason matches proto/ERRORS.md.
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import {
-	ErrorDetailSchema,
-	type StreamError,
-	StreamErrorSchema,
-} from "../../gen/parley/v1/errors_pb.js";
+import { ErrorDetailSchema, type StreamError, StreamErrorSchema } from "../../gen/parley/v1/errors_pb.js";
 
 export interface ErrorOptions {
-	field?: string;
-	retryAfterMs?: number;
+  field?: string;
+  retryAfterMs?: number;
 }
 
 /** Builds a ConnectError carrying a Parley ErrorDetail (reason, field, retry hint). */
-export function parleyError(
-	code: Code,
-	reason: string,
-	message: string,
-	options: ErrorOptions = {},
-): ConnectError {
-	const detail = create(ErrorDetailSchema, {
-		reason,
-		field: options.field ?? "",
-		retryAfterMs: options.retryAfterMs ?? 0,
-	});
-	return new ConnectError(message, code, undefined, [
-		{ desc: ErrorDetailSchema, value: detail },
-	]);
+export function parleyError(code: Code, reason: string, message: string, options: ErrorOptions = {}): ConnectError {
+  const detail = create(ErrorDetailSchema, {
+    reason,
+    field: options.field ?? "",
+    retryAfterMs: options.retryAfterMs ?? 0,
+  });
+  return new ConnectError(message, code, undefined, [{ desc: ErrorDetailSchema, value: detail }]);
 }
 
-export const invalidArgument = (
-	field: string,
-	reason: string,
-	message: string,
-) => parleyError(Code.InvalidArgument, reason, message, { field });
+export const invalidArgument = (field: string, reason: string, message: string) =>
+  parleyError(Code.InvalidArgument, reason, message, { field });
 
-export const unauthenticated = (reason: string, message: string) =>
-	parleyError(Code.Unauthenticated, reason, message);
+export const unauthenticated = (reason: string, message: string) => parleyError(Code.Unauthenticated, reason, message);
 
 /** The single answer for "not a member" and "does not exist", so existence never leaks. */
 export const conversationNotFound = () =>
-	parleyError(
-		Code.NotFound,
-		"CONVERSATION_NOT_FOUND",
-		"conversation not found",
-		{ field: "conversation_id" },
-	);
+  parleyError(Code.NotFound, "CONVERSATION_NOT_FOUND", "conversation not found", { field: "conversation_id" });
 
 /** Reads the Parley reason off any error (empty when there is none). */
 export function reasonOf(error: unknown): string {
-	if (!(error instanceof ConnectError)) return "";
-	return error.findDetails(ErrorDetailSchema)[0]?.reason ?? "";
+  if (!(error instanceof ConnectError)) return "";
+  return error.findDetails(ErrorDetailSchema)[0]?.reason ?? "";
 }
 
 /**
@@ -58,26 +38,26 @@ export function reasonOf(error: unknown): string {
  * INTERNAL with no internal detail; the caller logs the original once.
  */
 export function toPublicError(error: unknown): {
-	error: ConnectError;
-	unexpected: boolean;
+  error: ConnectError;
+  unexpected: boolean;
 } {
-	if (error instanceof ConnectError)
-		return {
-			error,
-			unexpected: error.code === Code.Internal || error.code === Code.Unknown,
-		};
-	return {
-		error: parleyError(Code.Internal, "INTERNAL", "internal error"),
-		unexpected: true,
-	};
+  if (error instanceof ConnectError)
+    return {
+      error,
+      unexpected: error.code === Code.Internal || error.code === Code.Unknown,
+    };
+  return {
+    error: parleyError(Code.Internal, "INTERNAL", "internal error"),
+    unexpected: true,
+  };
 }
 
 /** The in-stream form of an error, for SendResult and StreamError frames. */
 export function toStreamError(error: ConnectError): StreamError {
-	const detail = error.findDetails(ErrorDetailSchema)[0];
-	return create(StreamErrorSchema, {
-		code: error.code,
-		message: error.rawMessage,
-		detail,
-	});
+  const detail = error.findDetails(ErrorDetailSchema)[0];
+  return create(StreamErrorSchema, {
+    code: error.code,
+    message: error.rawMessage,
+    detail,
+  });
 }

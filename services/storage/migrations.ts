@@ -2,7 +2,7 @@
 import type { DatabaseSync } from "node:sqlite";
 
 const migrations: string[] = [
-	`
+  `
   -- identity
   CREATE TABLE users (
     user_id       TEXT PRIMARY KEY,
@@ -80,13 +80,13 @@ const migrations: string[] = [
 ];
 
 export function migrate(db: DatabaseSync): void {
-	const row = db.prepare("PRAGMA user_version").get() as {
-		user_version: number;
-	};
-	for (let version = row.user_version; version < migrations.length; version++) {
-		db.exec("BEGIN IMMEDIATE");
-		db.exec(migrations[version] as string);
-		db.exec(`PRAGMA user_version = ${version + 1}`);
-		db.exec("COMMIT");
-	}
+  const row = db.prepare("PRAGMA user_version").get() as {
+    user_version: number;
+  };
+  for (let version = row.user_version; version < migrations.length; version++) {
+    db.exec("BEGIN IMMEDIATE");
+    db.exec(migrations[version] as string);
+    db.exec(`PRAGMA user_version = ${version + 1}`);
+    db.exec("COMMIT");
+  }
 }

@@ -7,54 +7,52 @@ import { migrate } from "./migrations.ts";
 export type SyncMode = "normal" | "full";
 
 export interface SqliteOptions {
-	dataDir: string;
-	/**
-	 * normal: a commit survives a process crash (SIGKILL) but not an OS crash; full: fsync on every
-	 * commit, survives power loss, costs one disk flush per write.
-	 */
-	sync?: SyncMode;
+  dataDir: string;
+  /**
+   * normal: a commit survives a process crash (SIGKILL) but not an OS crash; full: fsync on every
+   * commit, survives power loss, costs one disk flush per write.
+   */
+  sync?: SyncMode;
 }
 
 export function openDatabase(options: SqliteOptions): DatabaseSync {
-	mkdirSync(options.dataDir, { recursive: true });
-	const db = new DatabaseSync(join(options.dataDir, "parley.db"));
-	db.exec("PRAGMA journal_mode = WAL");
-	db.exec(
-		`PRAGMA synchronous = ${options.sync === "full" ? "FULL" : "NORMAL"}`,
-	);
-	db.exec("PRAGMA foreign_keys = ON");
-	db.exec("PRAGMA busy_timeout = 5000");
-	migrate(db);
-	return db;
+  mkdirSync(options.dataDir, { recursive: true });
+  const db = new DatabaseSync(join(options.dataDir, "parley.db"));
+  db.exec("PRAGMA journal_mode = WAL");
+  db.exec(`PRAGMA synchronous = ${options.sync === "full" ? "FULL" : "NORMAL"}`);
+  db.exec("PRAGMA foreign_keys = ON");
+  db.exec("PRAGMA busy_timeout = 5000");
+  migrate(db);
+  return db;
 }
 
 /** Runs fn inside BEGIN IMMEDIATE ... COMMIT; node:sqlite is synchronous, so nothing interleaves. */
 export function transaction<T>(db: DatabaseSync, fn: () => T): T {
-	db.exec("BEGIN IMMEDIATE");
-	try {
-		const result = fn();
-		db.exec("COMMIT");
-		return result;
-	} catch (error) {
-		db.exec("ROLLBACK");
-		throw error;
-	}
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    const result = fn();
+    db.exec("COMMIT");
+    return result;
+  } catch (error) {
+    db.exec("ROLLBACK");
+    throw error;
+  }
 }
 
 /** Flushes the WAL into the main file and closes; called on graceful shutdown. */
 export function closeDatabase(db: DatabaseSync): void {
-	if (!db.isOpen) return;
-	db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
-	db.close();
+  if (!db.isOpen) return;
+  db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  db.close();
 }
 
 const statementCache = new WeakMap<DatabaseSync, Map<string, StatementSync>>();
 
 /** Prepares each SQL text once per database and reuses the statement (prepare costs more than run). */
 export function prepared(db: DatabaseSync, sql: string): StatementSync {
-	let cache = statementCache.get(db);
-	if (!cache) statementCache.set(db, (cache = new Map()));
-	let statement = cache.get(sql);
-	if (!statement) cache.set(sql, (statement = db.prepare(sql)));
-	return statement;
+  let cache = statementCache.get(db);
+  if (!cache) statementCache.set(db, (cache = new Map()));
+  let statement = cache.get(sql);
+  if (!statement) cache.set(sql, (statement = db.prepare(sql)));
+  return statement;
 }

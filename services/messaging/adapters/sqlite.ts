@@ -3,320 +3,224 @@
 import type { DatabaseSync } from "node:sqlite";
 import { clone, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import {
-	type ConversationEvent,
-	ConversationEventSchema,
-} from "../../../gen/parley/v1/events_pb.js";
+import { type ConversationEvent, ConversationEventSchema } from "../../../gen/parley/v1/events_pb.js";
 import { conversationNotFound } from "../../shared/errors.ts";
 import { prepared, transaction } from "../../storage/sqlite.ts";
-import type {
-	AppendInput,
-	ConversationRecord,
-	ConversationStore,
-	EventLog,
-	MemberRecord,
-	ReceiptStore,
-	Role,
-} from "../ports.ts";
+import type { AppendInput, ConversationRecord, ConversationStore, EventLog, MemberRecord, ReceiptStore, Role } from "../ports.ts";
 
 type Row = Record<string, unknown>;
 
 const toConversation = (r: Row): ConversationRecord => ({
-	conversationId: r.conversation_id as string,
-	kind: r.kind === 1 ? "direct" : "group",
-	name: r.name as string,
-	createdAt: r.created_at as number,
-	lastSequence: BigInt(r.last_sequence as number),
+  conversationId: r.conversation_id as string,
+  kind: r.kind === 1 ? "direct" : "group",
+  name: r.name as string,
+  createdAt: r.created_at as number,
+  lastSequence: BigInt(r.last_sequence as number),
 });
 
 const toMember = (r: Row): MemberRecord => ({
-	conversationId: r.conversation_id as string,
-	userId: r.user_id as string,
-	role: r.role as Role,
-	joinedAtSeq: BigInt(r.joined_at_seq as number),
-	leftAtSeq: r.left_at_seq === null ? null : BigInt(r.left_at_seq as number),
-	deliveredThrough: BigInt(r.delivered_through as number),
-	readThrough: BigInt(r.read_through as number),
+  conversationId: r.conversation_id as string,
+  userId: r.user_id as string,
+  role: r.role as Role,
+  joinedAtSeq: BigInt(r.joined_at_seq as number),
+  leftAtSeq: r.left_at_seq === null ? null : BigInt(r.left_at_seq as number),
+  deliveredThrough: BigInt(r.delivered_through as number),
+  readThrough: BigInt(r.read_through as number),
 });
 
-const decode = (r: Row) =>
-	fromBinary(ConversationEventSchema, r.payload as Uint8Array);
+const decode = (r: Row) => fromBinary(ConversationEventSchema, r.payload as Uint8Array);
 
-function insertEvent(
-	db: DatabaseSync,
-	event: ConversationEvent,
-	clientMessageId: string | null,
-) {
-	prepared(
-		db,
-		"INSERT INTO events (conversation_id, sequence, sender_user_id, client_message_id, payload) VALUES (?, ?, ?, ?, ?)",
-	).run(
-		event.conversationId,
-		event.sequence,
-		event.senderUserId,
-		clientMessageId,
-		toBinary(ConversationEventSchema, event),
-	);
+function insertEvent(db: DatabaseSync, event: ConversationEvent, clientMessageId: string | null) {
+  prepared(
+    db,
+    "INSERT INTO events (conversation_id, sequence, sender_user_id, client_message_id, payload) VALUES (?, ?, ?, ?, ?)",
+  ).run(event.conversationId, event.sequence, event.senderUserId, clientMessageId, toBinary(ConversationEventSchema, event));
 }
 
-function upsertMember(
-	db: DatabaseSync,
-	conversationId: string,
-	userId: string,
-	role: Role,
-	joinedAt: bigint,
-) {
-	prepared(
-		db,
-		`INSERT INTO members (conversation_id, user_id, role, joined_at_seq) VALUES (?, ?, ?, ?)
+function upsertMember(db: DatabaseSync, conversationId: string, userId: string, role: Role, joinedAt: bigint) {
+  prepared(
+    db,
+    `INSERT INTO members (conversation_id, user_id, role, joined_at_seq) VALUES (?, ?, ?, ?)
      ON CONFLICT (conversation_id, user_id) DO UPDATE SET joined_at_seq = excluded.joined_at_seq, left_at_seq = NULL, role = excluded.role`,
-	).run(conversationId, userId, role, joinedAt);
+  ).run(conversationId, userId, role, joinedAt);
 }
 
 export class SqliteConversationStore implements ConversationStore {
-	readonly #db: DatabaseSync;
-	constructor(db: DatabaseSync) {
-		this.#db = db;
-	}
+  readonly #db: DatabaseSync;
+  constructor(db: DatabaseSync) {
+    this.#db = db;
+  }
 
-	async create(input: Parameters<ConversationStore["create"]>[0]) {
-		const c = input.conversation;
-		const direct = "direct" in input.uniqueKey ? input.uniqueKey.direct : null;
-		const creation =
-			"creation" in input.uniqueKey ? input.uniqueKey.creation : null;
-		return transaction(this.#db, () => {
-			const existing = prepared(
-				this.#db,
-				"SELECT * FROM conversations WHERE direct_key = ? OR creation_key = ?",
-			).get(direct, creation) as Row | undefined;
-			if (existing)
-				return { conversation: toConversation(existing), created: false };
-			prepared(
-				this.#db,
-				`INSERT INTO conversations (conversation_id, kind, name, direct_key, creation_key, created_at, last_sequence, last_activity)
+  async create(input: Parameters<ConversationStore["create"]>[0]) {
+    const c = input.conversation;
+    const direct = "direct" in input.uniqueKey ? input.uniqueKey.direct : null;
+    const creation = "creation" in input.uniqueKey ? input.uniqueKey.creation : null;
+    return transaction(this.#db, () => {
+      const existing = prepared(this.#db, "SELECT * FROM conversations WHERE direct_key = ? OR creation_key = ?").get(
+        direct,
+        creation,
+      ) as Row | undefined;
+      if (existing) return { conversation: toConversation(existing), created: false };
+      prepared(
+        this.#db,
+        `INSERT INTO conversations (conversation_id, kind, name, direct_key, creation_key, created_at, last_sequence, last_activity)
            VALUES (?, ?, ?, ?, ?, ?, 1, ?)`,
-			).run(
-				c.conversationId,
-				c.kind === "direct" ? 1 : 2,
-				c.name,
-				direct,
-				creation,
-				c.createdAt,
-				c.createdAt,
-			);
-			for (const m of input.members)
-				upsertMember(this.#db, c.conversationId, m.userId, m.role, 1n);
-			insertEvent(this.#db, input.firstEvent, null);
-			return { conversation: { ...c, lastSequence: 1n }, created: true };
-		});
-	}
+      ).run(c.conversationId, c.kind === "direct" ? 1 : 2, c.name, direct, creation, c.createdAt, c.createdAt);
+      for (const m of input.members) upsertMember(this.#db, c.conversationId, m.userId, m.role, 1n);
+      insertEvent(this.#db, input.firstEvent, null);
+      return { conversation: { ...c, lastSequence: 1n }, created: true };
+    });
+  }
 
-	async get(conversationId: string) {
-		const r = prepared(
-			this.#db,
-			"SELECT * FROM conversations WHERE conversation_id = ?",
-		).get(conversationId) as Row | undefined;
-		return r ? toConversation(r) : undefined;
-	}
+  async get(conversationId: string) {
+    const r = prepared(this.#db, "SELECT * FROM conversations WHERE conversation_id = ?").get(conversationId) as Row | undefined;
+    return r ? toConversation(r) : undefined;
+  }
 
-	async listForUser(
-		userId: string,
-		limit: number,
-		after?: { activity: number; conversationId: string },
-	) {
-		const rows = prepared(
-			this.#db,
-			`SELECT c.* FROM members m JOIN conversations c ON c.conversation_id = m.conversation_id
+  async listForUser(userId: string, limit: number, after?: { activity: number; conversationId: string }) {
+    const rows = prepared(
+      this.#db,
+      `SELECT c.* FROM members m JOIN conversations c ON c.conversation_id = m.conversation_id
          WHERE m.user_id = ? AND (? IS NULL OR c.last_activity < ? OR (c.last_activity = ? AND c.conversation_id > ?))
          ORDER BY c.last_activity DESC, c.conversation_id ASC LIMIT ?`,
-		).all(
-			userId,
-			after?.activity ?? null,
-			after?.activity ?? 0,
-			after?.activity ?? 0,
-			after?.conversationId ?? "",
-			limit,
-		) as Row[];
-		return rows.map((r) => ({
-			...toConversation(r),
-			activity: r.last_activity as number,
-		}));
-	}
+    ).all(
+      userId,
+      after?.activity ?? null,
+      after?.activity ?? 0,
+      after?.activity ?? 0,
+      after?.conversationId ?? "",
+      limit,
+    ) as Row[];
+    return rows.map((r) => ({
+      ...toConversation(r),
+      activity: r.last_activity as number,
+    }));
+  }
 
-	async members(conversationId: string) {
-		return (
-			prepared(this.#db, "SELECT * FROM members WHERE conversation_id = ?").all(
-				conversationId,
-			) as Row[]
-		).map(toMember);
-	}
+  async members(conversationId: string) {
+    return (prepared(this.#db, "SELECT * FROM members WHERE conversation_id = ?").all(conversationId) as Row[]).map(toMember);
+  }
 
-	async membership(conversationId: string, userId: string) {
-		const r = prepared(
-			this.#db,
-			"SELECT * FROM members WHERE conversation_id = ? AND user_id = ?",
-		).get(conversationId, userId) as Row | undefined;
-		return r ? toMember(r) : undefined;
-	}
+  async membership(conversationId: string, userId: string) {
+    const r = prepared(this.#db, "SELECT * FROM members WHERE conversation_id = ? AND user_id = ?").get(conversationId, userId) as
+      | Row
+      | undefined;
+    return r ? toMember(r) : undefined;
+  }
 
-	async membershipsOf(userId: string) {
-		return (
-			prepared(this.#db, "SELECT * FROM members WHERE user_id = ?").all(
-				userId,
-			) as Row[]
-		).map(toMember);
-	}
+  async membershipsOf(userId: string) {
+    return (prepared(this.#db, "SELECT * FROM members WHERE user_id = ?").all(userId) as Row[]).map(toMember);
+  }
 }
 
 export class SqliteEventLog implements EventLog {
-	readonly #db: DatabaseSync;
-	constructor(db: DatabaseSync) {
-		this.#db = db;
-	}
+  readonly #db: DatabaseSync;
+  constructor(db: DatabaseSync) {
+    this.#db = db;
+  }
 
-	async append(input: AppendInput) {
-		const db = this.#db;
-		return transaction(db, () => {
-			if (input.clientMessageId !== undefined) {
-				const prior = prepared(
-					db,
-					"SELECT payload FROM events WHERE conversation_id = ? AND sender_user_id = ? AND client_message_id = ?",
-				).get(
-					input.conversationId,
-					input.event.senderUserId,
-					input.clientMessageId,
-				) as Row | undefined;
-				if (prior) return { event: decode(prior), duplicate: true };
-			}
-			const sentAt = input.event.sentAt
-				? Number(input.event.sentAt.seconds) * 1000 +
-					input.event.sentAt.nanos / 1e6
-				: Date.now();
-			const allocated = prepared(
-				db,
-				"UPDATE conversations SET last_sequence = last_sequence + 1, last_activity = ? WHERE conversation_id = ? RETURNING last_sequence",
-			).get(Math.floor(sentAt), input.conversationId) as Row | undefined;
-			if (!allocated) throw conversationNotFound();
-			const event = clone(ConversationEventSchema, input.event);
-			event.conversationId = input.conversationId;
-			event.sequence = BigInt(allocated.last_sequence as number);
-			event.sentAt ??= timestampFromMs(sentAt);
-			insertEvent(db, event, input.clientMessageId ?? null);
-			const change = input.membership;
-			if (change && "add" in change) {
-				for (const m of change.add)
-					upsertMember(
-						db,
-						input.conversationId,
-						m.userId,
-						m.role,
-						event.sequence,
-					);
-			} else if (change) {
-				prepared(
-					db,
-					"UPDATE members SET left_at_seq = ? WHERE conversation_id = ? AND user_id = ?",
-				).run(event.sequence, input.conversationId, change.remove);
-			}
-			return { event, duplicate: false };
-		});
-	}
+  async append(input: AppendInput) {
+    const db = this.#db;
+    return transaction(db, () => {
+      if (input.clientMessageId !== undefined) {
+        const prior = prepared(
+          db,
+          "SELECT payload FROM events WHERE conversation_id = ? AND sender_user_id = ? AND client_message_id = ?",
+        ).get(input.conversationId, input.event.senderUserId, input.clientMessageId) as Row | undefined;
+        if (prior) return { event: decode(prior), duplicate: true };
+      }
+      const sentAt = input.event.sentAt ? Number(input.event.sentAt.seconds) * 1000 + input.event.sentAt.nanos / 1e6 : Date.now();
+      const allocated = prepared(
+        db,
+        "UPDATE conversations SET last_sequence = last_sequence + 1, last_activity = ? WHERE conversation_id = ? RETURNING last_sequence",
+      ).get(Math.floor(sentAt), input.conversationId) as Row | undefined;
+      if (!allocated) throw conversationNotFound();
+      const event = clone(ConversationEventSchema, input.event);
+      event.conversationId = input.conversationId;
+      event.sequence = BigInt(allocated.last_sequence as number);
+      event.sentAt ??= timestampFromMs(sentAt);
+      insertEvent(db, event, input.clientMessageId ?? null);
+      const change = input.membership;
+      if (change && "add" in change) {
+        for (const m of change.add) upsertMember(db, input.conversationId, m.userId, m.role, event.sequence);
+      } else if (change) {
+        prepared(db, "UPDATE members SET left_at_seq = ? WHERE conversation_id = ? AND user_id = ?").run(
+          event.sequence,
+          input.conversationId,
+          change.remove,
+        );
+      }
+      return { event, duplicate: false };
+    });
+  }
 
-	async readAfter(
-		conversationId: string,
-		after: bigint,
-		upTo: bigint,
-		limit: number,
-	) {
-		const rows = prepared(
-			this.#db,
-			"SELECT payload FROM events WHERE conversation_id = ? AND sequence > ? AND sequence <= ? ORDER BY sequence LIMIT ?",
-		).all(conversationId, after, upTo, limit) as Row[];
-		return rows.map(decode);
-	}
+  async readAfter(conversationId: string, after: bigint, upTo: bigint, limit: number) {
+    const rows = prepared(
+      this.#db,
+      "SELECT payload FROM events WHERE conversation_id = ? AND sequence > ? AND sequence <= ? ORDER BY sequence LIMIT ?",
+    ).all(conversationId, after, upTo, limit) as Row[];
+    return rows.map(decode);
+  }
 
-	async readBefore(conversationId: string, before: bigint, limit: number) {
-		const rows = prepared(
-			this.#db,
-			"SELECT payload FROM events WHERE conversation_id = ? AND sequence < ? ORDER BY sequence DESC LIMIT ?",
-		).all(conversationId, before, limit) as Row[];
-		return rows.reverse().map(decode);
-	}
+  async readBefore(conversationId: string, before: bigint, limit: number) {
+    const rows = prepared(
+      this.#db,
+      "SELECT payload FROM events WHERE conversation_id = ? AND sequence < ? ORDER BY sequence DESC LIMIT ?",
+    ).all(conversationId, before, limit) as Row[];
+    return rows.reverse().map(decode);
+  }
 }
 
 export class SqliteReceiptStore implements ReceiptStore {
-	readonly #db: DatabaseSync;
-	constructor(db: DatabaseSync) {
-		this.#db = db;
-	}
+  readonly #db: DatabaseSync;
+  constructor(db: DatabaseSync) {
+    this.#db = db;
+  }
 
-	async advanceDelivered(
-		conversationId: string,
-		userId: string,
-		deviceId: string,
-		through: bigint,
-	) {
-		return transaction(this.#db, () => {
-			prepared(
-				this.#db,
-				`INSERT INTO device_cursors (device_id, conversation_id, sequence) VALUES (?, ?, ?)
+  async advanceDelivered(conversationId: string, userId: string, deviceId: string, through: bigint) {
+    return transaction(this.#db, () => {
+      prepared(
+        this.#db,
+        `INSERT INTO device_cursors (device_id, conversation_id, sequence) VALUES (?, ?, ?)
          ON CONFLICT (device_id, conversation_id) DO UPDATE SET sequence = MAX(sequence, excluded.sequence)`,
-			).run(deviceId, conversationId, through);
-			return this.#raise(
-				conversationId,
-				userId,
-				through,
-				"delivered_through = MAX(delivered_through, $through)",
-			);
-		});
-	}
+      ).run(deviceId, conversationId, through);
+      return this.#raise(conversationId, userId, through, "delivered_through = MAX(delivered_through, $through)");
+    });
+  }
 
-	async advanceRead(conversationId: string, userId: string, through: bigint) {
-		return transaction(this.#db, () =>
-			this.#raise(
-				conversationId,
-				userId,
-				through,
-				"read_through = MAX(read_through, $through), delivered_through = MAX(delivered_through, $through)",
-			),
-		);
-	}
+  async advanceRead(conversationId: string, userId: string, through: bigint) {
+    return transaction(this.#db, () =>
+      this.#raise(
+        conversationId,
+        userId,
+        through,
+        "read_through = MAX(read_through, $through), delivered_through = MAX(delivered_through, $through)",
+      ),
+    );
+  }
 
-	#raise(
-		conversationId: string,
-		userId: string,
-		through: bigint,
-		assignments: string,
-	) {
-		const before = prepared(
-			this.#db,
-			"SELECT delivered_through, read_through FROM members WHERE conversation_id = ? AND user_id = ?",
-		).get(conversationId, userId) as Row | undefined;
-		if (!before) throw conversationNotFound();
-		const after = prepared(
-			this.#db,
-			`UPDATE members SET ${assignments} WHERE conversation_id = $conversation AND user_id = $user
+  #raise(conversationId: string, userId: string, through: bigint, assignments: string) {
+    const before = prepared(
+      this.#db,
+      "SELECT delivered_through, read_through FROM members WHERE conversation_id = ? AND user_id = ?",
+    ).get(conversationId, userId) as Row | undefined;
+    if (!before) throw conversationNotFound();
+    const after = prepared(
+      this.#db,
+      `UPDATE members SET ${assignments} WHERE conversation_id = $conversation AND user_id = $user
        RETURNING delivered_through, read_through`,
-		).get({ through, conversation: conversationId, user: userId }) as Row;
-		return {
-			changed:
-				after.delivered_through !== before.delivered_through ||
-				after.read_through !== before.read_through,
-			deliveredThrough: BigInt(after.delivered_through as number),
-			readThrough: BigInt(after.read_through as number),
-		};
-	}
+    ).get({ through, conversation: conversationId, user: userId }) as Row;
+    return {
+      changed: after.delivered_through !== before.delivered_through || after.read_through !== before.read_through,
+      deliveredThrough: BigInt(after.delivered_through as number),
+      readThrough: BigInt(after.read_through as number),
+    };
+  }
 
-	async deviceCursors(deviceId: string) {
-		const rows = prepared(
-			this.#db,
-			"SELECT conversation_id, sequence FROM device_cursors WHERE device_id = ?",
-		).all(deviceId) as Row[];
-		return new Map(
-			rows.map((r) => [
-				r.conversation_id as string,
-				BigInt(r.sequence as number),
-			]),
-		);
-	}
+  async deviceCursors(deviceId: string) {
+    const rows = prepared(this.#db, "SELECT conversation_id, sequence FROM device_cursors WHERE device_id = ?").all(
+      deviceId,
+    ) as Row[];
+    return new Map(rows.map((r) => [r.conversation_id as string, BigInt(r.sequence as number)]));
+  }
 }

@@ -1,0 +1,71 @@
+// Configuration of the all-in-one process, from environment variables with working defaults.
+import type { LogLevel } from "../shared/logger.ts";
+import type { SyncMode } from "../storage/sqlite.ts";
+
+export interface ParleyConfig {
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  dataDir: string;
+  /** Dev mode logs sign-in codes instead of sending SMS. */
+  devMode: boolean;
+  logLevel: LogLevel;
+  sqliteSync: SyncMode;
+  heartbeatIntervalMs: number;
+  window: number;
+  accessTokenTtlMs: number;
+  codeTtlMs: number;
+  /** Port for Prometheus metrics over HTTP/1.1; 0 picks a free one, -1 turns it off. */
+  metricsPort: number;
+  /** How long a SIGTERM waits for streams to leave before closing them. */
+  drainTimeoutMs: number;
+}
+
+export const defaultConfig: ParleyConfig = {
+  host: "127.0.0.1",
+  port: 50051,
+  dataDir: "./data",
+  devMode: true,
+  logLevel: "info",
+  sqliteSync: "normal",
+  heartbeatIntervalMs: 30_000,
+  window: 256,
+  accessTokenTtlMs: 15 * 60_000,
+  codeTtlMs: 5 * 60_000,
+  metricsPort: 9464,
+  drainTimeoutMs: 5_000,
+};
+
+function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value)) throw new Error(`${name} must be an integer, got "${raw}"`);
+  return value;
+}
+
+function oneOf<T extends string>(env: NodeJS.ProcessEnv, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  if (!allowed.includes(raw as T)) throw new Error(`${name} must be one of ${allowed.join(", ")}, got "${raw}"`);
+  return raw as T;
+}
+
+/** Reads PARLEY_* variables; an invalid value is an error at start, not a surprise later. */
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ParleyConfig {
+  const d = defaultConfig;
+  return {
+    host: env.PARLEY_HOST || d.host,
+    port: int(env, "PARLEY_PORT", d.port),
+    dataDir: env.PARLEY_DATA_DIR || d.dataDir,
+    devMode: oneOf(env, "PARLEY_DEV_MODE", ["true", "false"], "true") === "true",
+    logLevel: oneOf(env, "PARLEY_LOG_LEVEL", ["debug", "info", "warn", "error"], d.logLevel),
+    sqliteSync: oneOf(env, "PARLEY_SQLITE_SYNC", ["normal", "full"], d.sqliteSync),
+    heartbeatIntervalMs: int(env, "PARLEY_HEARTBEAT_MS", d.heartbeatIntervalMs),
+    window: int(env, "PARLEY_WINDOW", d.window),
+    accessTokenTtlMs: int(env, "PARLEY_ACCESS_TOKEN_TTL_MS", d.accessTokenTtlMs),
+    codeTtlMs: int(env, "PARLEY_CODE_TTL_MS", d.codeTtlMs),
+    metricsPort: int(env, "PARLEY_METRICS_PORT", d.metricsPort),
+    drainTimeoutMs: int(env, "PARLEY_DRAIN_TIMEOUT_MS", d.drainTimeoutMs),
+  };
+}

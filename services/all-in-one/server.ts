@@ -1,0 +1,109 @@
+// Starts the all-in-one Parley process: gRPC, gRPC-Web and Connect on one HTTP/2 port over the
+// embedded store, plus the metrics endpoint; stop() drains streams and flushes the store.
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer, type Http2Session } from "node:http2";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { createMemoryBus } from "../bus/adapters/memory.ts";
+import { createHealthState } from "../health/service.ts";
+import { LogCodeSender } from "../identity/adapters/log-code-sender.ts";
+import type { CodeSender } from "../identity/ports.ts";
+import { type Clock, createUuidV7Generator, systemClock } from "../shared/clock.ts";
+import { createLogger, type Logger } from "../shared/logger.ts";
+import { createMetrics, serveMetrics } from "../shared/metrics.ts";
+import { closeDatabase, openDatabase } from "../storage/sqlite.ts";
+import type { ParleyConfig } from "./config.ts";
+import { wireServices } from "./wiring.ts";
+
+export interface RunningParley {
+  port: number;
+  metricsPort: number | undefined;
+  url: string;
+  stop(): Promise<void>;
+}
+
+export interface StartOverrides {
+  logger?: Logger;
+  clock?: Clock;
+  codeSender?: CodeSender;
+}
+
+/** The token-signing key lives in the data directory so tokens survive restarts. */
+function loadSecret(dataDir: string): Uint8Array {
+  const path = join(dataDir, "token-secret");
+  if (!existsSync(path)) writeFileSync(path, randomBytes(32), { mode: 0o600 });
+  return readFileSync(path);
+}
+
+export async function startParley(config: ParleyConfig, overrides: StartOverrides = {}): Promise<RunningParley> {
+  const logger = overrides.logger ?? createLogger({ level: config.logLevel });
+  const clock = overrides.clock ?? systemClock;
+  if (!config.devMode && !overrides.codeSender) throw new Error("no SMS provider is configured; set PARLEY_DEV_MODE=true to log codes");
+  mkdirSync(config.dataDir, { recursive: true });
+  const db = openDatabase({ dataDir: config.dataDir, sync: config.sqliteSync });
+  const bus = createMemoryBus({ logger: logger.child({ component: "bus" }) });
+  const metrics = createMetrics();
+  const health = createHealthState();
+  const wiring = wireServices({
+    config,
+    db,
+    bus,
+    clock,
+    ids: createUuidV7Generator(clock),
+    logger,
+    metrics,
+    health,
+    codeSender: overrides.codeSender ?? new LogCodeSender(logger.child({ service: "identity" })),
+    secret: loadSecret(config.dataDir),
+  });
+  const workers = new AbortController();
+  wiring.fanout.run(workers.signal);
+
+  const h2sessions = new Set<Http2Session>();
+  const server = createServer(
+    connectNodeAdapter({ routes: wiring.routes, interceptors: wiring.interceptors, grpc: true, grpcWeb: true, connect: true }),
+  );
+  server.on("session", (session) => {
+    h2sessions.add(session);
+    session.on("close", () => h2sessions.delete(session));
+    // An abrupt disconnect surfaces as a session error; it must never take the process down.
+    session.on("error", (error) => logger.debug("http2 session error", { error: error.message }));
+  });
+  await new Promise<void>((resolve, reject) => server.once("error", reject).listen(config.port, config.host, resolve));
+  const port = (server.address() as AddressInfo).port;
+  const metricsServer = config.metricsPort >= 0 ? await serveMetrics(metrics, config.host, config.metricsPort) : undefined;
+  logger.info("parley listening", { host: config.host, port, metricsPort: metricsServer?.port, dataDir: config.dataDir });
+
+  let stopping: Promise<void> | undefined;
+  async function stop(): Promise<void> {
+    health.setServing(false);
+    wiring.registry.drain(1_000);
+    const deadline = Date.now() + config.drainTimeoutMs;
+    while (wiring.registry.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 50)); // let GoAway frames reach the wire
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const session of h2sessions) session.close();
+    setTimeout(() => {
+      for (const session of h2sessions) session.destroy();
+    }, 1_000).unref();
+    await closed;
+    workers.abort();
+    wiring.registry.stop();
+    await bus.close();
+    closeDatabase(db);
+    metricsServer?.server.close();
+    logger.info("parley stopped");
+  }
+
+  return {
+    port,
+    metricsPort: metricsServer?.port,
+    url: `http://${config.host}:${port}`,
+    stop: () => {
+      stopping ??= stop();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,39 @@
+// The fanout worker: turns appended events and receipt changes into deliveries to member devices.
+import type { EventBus } from "../bus/ports.ts";
+import type { MemberRecord } from "../messaging/ports.ts";
+import type { ConversationStore } from "../messaging/ports.ts";
+import type { DeliveryRouter } from "./ports.ts";
+
+/** Members who may see the event at `sequence`: joined at or before it, not removed before it. */
+export function recipientsAt(members: MemberRecord[], sequence: bigint): string[] {
+  return members
+    .filter((m) => m.joinedAtSeq <= sequence && (m.leftAtSeq === null || m.leftAtSeq >= sequence))
+    .map((m) => m.userId);
+}
+
+export function createFanoutWorker(deps: { bus: EventBus; store: ConversationStore; router: DeliveryRouter }) {
+  return {
+    /** Consumes until the signal aborts. */
+    run(signal: AbortSignal): void {
+      const unsubscribers = [
+        deps.bus.subscribe("conversation-events", "fanout", async (event) => {
+          const members = await deps.store.members(event.conversationId);
+          await deps.router.deliverEvent(recipientsAt(members, event.sequence), event);
+        }),
+        deps.bus.subscribe("receipts", "fanout", async (receipt) => {
+          const members = await deps.store.members(receipt.conversationId);
+          await deps.router.deliverReceipt(
+            members.filter((m) => m.leftAtSeq === null).map((m) => m.userId),
+            receipt,
+          );
+        }),
+        deps.bus.subscribe("device-control", "fanout", async (control) => {
+          await deps.router.closeDevice(control.deviceId);
+        }),
+      ];
+      signal.addEventListener("abort", () => {
+        for (const unsubscribe of unsubscribers) unsubscribe();
+      });
+    },
+  };
+}

@@ -1,0 +1,284 @@
+// One device's stream: replay from cursors, the caught-up marker, live events under a window of
+// unacked deliveries, sends with their results, receipts and heartbeats.
+//
+// Live events are an optimisation: the session forwards one directly only when it is the next
+// sequence of that conversation and the window has room. Otherwise it notes the conversation as
+// pending and pulls the missing range from storage when room opens, so nothing is ever dropped
+// and every conversation is delivered in order.
+import { create } from "@bufbuild/protobuf";
+import { ConnectError } from "@connectrpc/connect";
+import type { ConversationEvent, Cursor, ReceiptUpdate } from "../../gen/parley/v1/events_pb.js";
+import { CursorSchema } from "../../gen/parley/v1/events_pb.js";
+import type { ConnectRequest, Hello } from "../../gen/parley/v1/session_pb.js";
+import { GoAwayReason } from "../../gen/parley/v1/session_pb.js";
+import type { Caller } from "../shared/auth.ts";
+import { invalidArgument, toPublicError, toStreamError } from "../shared/errors.ts";
+import type { Logger } from "../shared/logger.ts";
+import type { SessionBackend } from "./backend.ts";
+import { Outbox } from "./outbox.ts";
+
+export interface SessionSettings {
+  window: number;
+  heartbeatIntervalMs: number;
+  maxMessageBytes: number;
+  /** Sync page size when pulling from storage. */
+  pageSize: number;
+}
+
+interface Unacked {
+  deliveryId: bigint;
+  conversationId: string;
+  sequence: bigint;
+}
+
+export class DeviceSession {
+  readonly caller: Caller;
+  readonly sessionId: string;
+  readonly outbox = new Outbox();
+  readonly #backend: SessionBackend;
+  readonly #settings: SessionSettings;
+  readonly #logger: Logger;
+  #lastHeardAt: number;
+  #nextDeliveryId = 1n;
+  #unacked: Unacked[] = [];
+  /** Highest sequence sent on this stream (or known to the device) per conversation. */
+  #sent = new Map<string, bigint>();
+  /** Conversations with events beyond #sent waiting to be pulled, and the highest one known. */
+  #pending = new Map<string, bigint>();
+  #replaying = true;
+  #pumping = false;
+  #roomWaiters: (() => void)[] = [];
+  #closed = false;
+
+  constructor(options: { caller: Caller; sessionId: string; backend: SessionBackend; settings: SessionSettings; logger: Logger; now: number }) {
+    this.caller = options.caller;
+    this.sessionId = options.sessionId;
+    this.#backend = options.backend;
+    this.#settings = options.settings;
+    this.#logger = options.logger;
+    this.#lastHeardAt = options.now;
+  }
+
+  get deviceId(): string {
+    return this.caller.deviceId;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  #room(): number {
+    return this.#settings.window - this.#unacked.length;
+  }
+
+  /** Sends Ready, replays what the device missed, then CaughtUp; live events queue meanwhile. */
+  async start(hello: Hello): Promise<void> {
+    this.outbox.push({
+      case: "ready",
+      value: {
+        userId: this.caller.userId,
+        deviceId: this.caller.deviceId,
+        sessionId: this.sessionId,
+        heartbeatIntervalMs: this.#settings.heartbeatIntervalMs,
+        window: this.#settings.window,
+        maxMessageBytes: this.#settings.maxMessageBytes,
+      },
+    });
+    let cursors: Cursor[] = hello.cursors;
+    let replayed = 0;
+    for (;;) {
+      await this.#waitForRoom();
+      if (this.#closed) return;
+      const page = await this.#backend.sync(cursors, false, Math.min(this.#room(), this.#settings.pageSize));
+      for (const event of page.events) if (this.#emit(event)) replayed++;
+      for (const cursor of page.cursors) this.#raiseSent(cursor.conversationId, cursor.sequence);
+      cursors = page.cursors;
+      if (page.caughtUp) break;
+    }
+    this.outbox.push({ case: "caughtUp", value: { replayed } });
+    this.#replaying = false;
+    this.#logger.debug("caught up", { replayed });
+    this.#pump();
+  }
+
+  /** A live event from fanout. */
+  offer(event: ConversationEvent): void {
+    if (this.#closed) return;
+    const conversationId = event.conversationId;
+    const sent = this.#sent.get(conversationId);
+    if (sent !== undefined && event.sequence <= sent) return;
+    const inOrder = sent !== undefined && event.sequence === sent + 1n;
+    if (!this.#replaying && inOrder && !this.#pending.has(conversationId) && this.#room() > 0) {
+      this.#emit(event);
+      return;
+    }
+    const known = this.#pending.get(conversationId) ?? 0n;
+    if (event.sequence > known) this.#pending.set(conversationId, event.sequence);
+    this.#pump();
+  }
+
+  offerReceipt(receipt: ReceiptUpdate): void {
+    this.outbox.pushReceipt(receipt);
+  }
+
+  /** Handles one client frame; resolves when the server is ready for the next one. */
+  async handle(request: ConnectRequest, now: number): Promise<void> {
+    this.#lastHeardAt = now;
+    const frame = request.frame;
+    switch (frame.case) {
+      case "send":
+        await this.#send(frame.value);
+        break;
+      case "ack":
+        await this.#ack(frame.value.throughDeliveryId);
+        break;
+      case "markRead":
+        await this.#report(() => this.#backend.markRead(frame.value.conversationId, frame.value.throughSequence));
+        break;
+      case "heartbeat":
+        if (!frame.value.echo) this.outbox.push({ case: "heartbeat", value: { nonce: frame.value.nonce, echo: true } });
+        break;
+      case "hello":
+        this.#reportError(invalidArgument("frame.hello", "UNEXPECTED_FRAME", "hello may only be the first frame"));
+        break;
+      default:
+        this.#reportError(invalidArgument("frame", "UNKNOWN_FRAME", "empty or unknown frame"));
+    }
+    // Results wait in the outbox; reading the next frame only when there is room applies
+    // backpressure to a client that sends faster than it reads.
+    await this.outbox.below(this.#settings.window);
+  }
+
+  /** Called on every heartbeat tick; returns false when the peer is dead. */
+  tick(now: number): boolean {
+    if (this.#closed) return false;
+    if (now - this.#lastHeardAt > 3 * this.#settings.heartbeatIntervalMs) {
+      this.goAway(GoAwayReason.HEARTBEAT_TIMEOUT, "no frame for three heartbeat intervals");
+      return false;
+    }
+    if (now >= this.caller.expiresAt - this.#settings.heartbeatIntervalMs) {
+      this.goAway(GoAwayReason.TOKEN_EXPIRED, "access token expires; refresh it and reconnect");
+      return false;
+    }
+    this.outbox.push({ case: "heartbeat", value: { nonce: BigInt(now), echo: false } });
+    return true;
+  }
+
+  goAway(reason: GoAwayReason, message: string, reconnectAfterMs = 0): void {
+    if (this.#closed) return;
+    this.outbox.push({ case: "goAway", value: { reason, message, reconnectAfterMs } });
+    this.close();
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.outbox.close();
+    for (const resolve of this.#roomWaiters.splice(0)) resolve();
+  }
+
+  #emit(event: ConversationEvent): boolean {
+    const sent = this.#sent.get(event.conversationId);
+    if (sent !== undefined && event.sequence <= sent) return false;
+    const deliveryId = this.#nextDeliveryId++;
+    this.#unacked.push({ deliveryId, conversationId: event.conversationId, sequence: event.sequence });
+    this.#sent.set(event.conversationId, event.sequence);
+    this.outbox.push({ case: "event", value: { deliveryId, event } });
+    return true;
+  }
+
+  #raiseSent(conversationId: string, sequence: bigint): void {
+    const sent = this.#sent.get(conversationId);
+    if (sent === undefined || sequence > sent) this.#sent.set(conversationId, sequence);
+  }
+
+  async #waitForRoom(): Promise<void> {
+    while (this.#room() <= 0 && !this.#closed) await new Promise<void>((resolve) => this.#roomWaiters.push(resolve));
+  }
+
+  /** Pulls pending conversations from storage while the window has room. */
+  #pump(): void {
+    if (this.#pumping || this.#replaying || this.#closed) return;
+    this.#pumping = true;
+    this.#pullPending()
+      .catch((error) => this.#fail(error))
+      .finally(() => {
+        this.#pumping = false;
+      });
+  }
+
+  async #pullPending(): Promise<void> {
+    for (;;) {
+      const next = this.#pending.entries().next().value;
+      if (!next || this.#room() <= 0 || this.#closed) return;
+      const [conversationId, target] = next;
+      const from = this.#sent.get(conversationId) ?? 0n;
+      if (from >= target) {
+        this.#pending.delete(conversationId);
+        continue;
+      }
+      const cursor = create(CursorSchema, { conversationId, sequence: from });
+      const page = await this.#backend.sync([cursor], true, Math.min(this.#room(), this.#settings.pageSize));
+      for (const event of page.events) this.#emit(event);
+      const reached = this.#sent.get(conversationId) ?? 0n;
+      const wanted = this.#pending.get(conversationId) ?? 0n;
+      // Nothing readable (for example the device's user was removed): stop asking for it.
+      if (reached >= wanted || (page.events.length === 0 && wanted === target)) this.#pending.delete(conversationId);
+    }
+  }
+
+  async #ack(through: bigint): Promise<void> {
+    if (through >= this.#nextDeliveryId) {
+      this.#reportError(invalidArgument("frame.ack.through_delivery_id", "ACK_OUT_OF_RANGE", "ack is beyond the last delivery"));
+      return;
+    }
+    const highest = new Map<string, bigint>();
+    while (this.#unacked.length > 0 && (this.#unacked[0] as Unacked).deliveryId <= through) {
+      const entry = this.#unacked.shift() as Unacked;
+      highest.set(entry.conversationId, entry.sequence);
+    }
+    for (const resolve of this.#roomWaiters.splice(0)) resolve();
+    this.#pump();
+    for (const [conversationId, sequence] of highest) {
+      await this.#report(() => this.#backend.markDelivered(conversationId, sequence));
+    }
+  }
+
+  async #send(request: Parameters<SessionBackend["send"]>[0]): Promise<void> {
+    try {
+      const sent = await this.#backend.send(request);
+      this.outbox.push({ case: "sendResult", value: { clientMessageId: request.clientMessageId, outcome: { case: "sent", value: sent } } });
+    } catch (error) {
+      const { error: publicError } = this.#publicError(error);
+      this.outbox.push({
+        case: "sendResult",
+        value: { clientMessageId: request.clientMessageId, outcome: { case: "error", value: toStreamError(publicError) } },
+      });
+    }
+  }
+
+  async #report(operation: () => Promise<void>): Promise<void> {
+    try {
+      await operation();
+    } catch (error) {
+      this.#reportError(error);
+    }
+  }
+
+  #reportError(error: unknown): void {
+    this.outbox.push({ case: "error", value: toStreamError(this.#publicError(error).error) });
+  }
+
+  #publicError(error: unknown): { error: ConnectError } {
+    const result = toPublicError(error);
+    if (result.unexpected) this.#logger.error("stream operation failed", { error });
+    return result;
+  }
+
+  #fail(error: unknown): void {
+    if (this.#closed) return;
+    this.#logger.error("session failed", { error });
+    this.#reportError(error);
+    this.close();
+  }
+}

@@ -1,0 +1,88 @@
+// The frames waiting to be written to one device stream. Its size is bounded by the session:
+// events by the receive window, send results by reading one client frame at a time, and receipt
+// updates are coalesced per (conversation, member) so a slow reader cannot grow it without bound.
+import type { ReceiptUpdate } from "../../gen/parley/v1/events_pb.js";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import type { ConnectResponse } from "../../gen/parley/v1/session_pb.js";
+import { ConnectResponseSchema } from "../../gen/parley/v1/session_pb.js";
+
+export type ServerFrame = MessageInitShape<typeof ConnectResponseSchema>["frame"];
+
+export class Outbox {
+  #frames: ConnectResponse[] = [];
+  #receipts = new Map<string, ReceiptUpdate>();
+  #wake: (() => void) | undefined;
+  #drained: (() => void)[] = [];
+  #closed = false;
+
+  get size(): number {
+    return this.#frames.length;
+  }
+
+  push(frame: ServerFrame): void {
+    if (this.#closed) return;
+    this.#frames.push(create(ConnectResponseSchema, { frame }));
+    this.#signal();
+  }
+
+  /** Keeps only the newest watermarks per member: receipts are state, not a log. */
+  pushReceipt(receipt: ReceiptUpdate): void {
+    if (this.#closed) return;
+    const key = `${receipt.conversationId}/${receipt.userId}`;
+    const prior = this.#receipts.get(key);
+    if (prior) {
+      if (prior.deliveredThrough > receipt.deliveredThrough) receipt.deliveredThrough = prior.deliveredThrough;
+      if (prior.readThrough > receipt.readThrough) receipt.readThrough = prior.readThrough;
+      this.#receipts.delete(key);
+    }
+    this.#receipts.set(key, receipt);
+    this.#signal();
+  }
+
+  /** Ends the stream after the frames already queued. */
+  close(): void {
+    this.#closed = true;
+    this.#signal();
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Resolves once at most `limit` frames are waiting (or the outbox closed). */
+  async below(limit: number): Promise<void> {
+    while (this.#frames.length > limit && !this.#closed) await new Promise<void>((resolve) => this.#drained.push(resolve));
+  }
+
+  async *frames(): AsyncGenerator<ConnectResponse> {
+    for (;;) {
+      const frame = this.#frames.shift();
+      if (frame) {
+        this.#notifyDrained();
+        yield frame;
+        continue;
+      }
+      const [key, receipt] = this.#receipts.entries().next().value ?? [];
+      if (key !== undefined && receipt) {
+        this.#receipts.delete(key);
+        yield create(ConnectResponseSchema, { frame: { case: "receipt", value: receipt } });
+        continue;
+      }
+      if (this.#closed) return;
+      await new Promise<void>((resolve) => {
+        this.#wake = resolve;
+      });
+    }
+  }
+
+  #signal(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+    if (this.#closed) this.#notifyDrained();
+  }
+
+  #notifyDrained(): void {
+    for (const resolve of this.#drained.splice(0)) resolve();
+  }
+}

@@ -1,0 +1,91 @@
+// The SessionService handler: authenticates, waits for Hello, then runs a DeviceSession whose
+// outbox is the response stream. Client frames are read one at a time in the background.
+import { randomUUID } from "node:crypto";
+import { Code, type Client, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import type { MessagingService } from "../../gen/parley/v1/messaging_pb.js";
+import type { ConnectRequest, ConnectResponse, SessionService } from "../../gen/parley/v1/session_pb.js";
+import { callerOf } from "../shared/auth.ts";
+import type { Clock } from "../shared/clock.ts";
+import { invalidArgument, parleyError } from "../shared/errors.ts";
+import type { Logger } from "../shared/logger.ts";
+import { requireId } from "../shared/validate.ts";
+import { messagingBackend } from "./backend.ts";
+import { DeviceSession, type SessionSettings } from "./device-session.ts";
+import type { SessionRegistry } from "./registry.ts";
+
+export interface SessionServiceDeps {
+  registry: SessionRegistry;
+  messaging: Client<typeof MessagingService>;
+  clock: Clock;
+  logger: Logger;
+  settings: SessionSettings & { maxWindow: number; helloTimeoutMs: number };
+  /** Called when a stream opens and closes (metrics). */
+  onStreamCount?: (delta: 1 | -1) => void;
+}
+
+async function firstFrame(requests: AsyncIterator<ConnectRequest>, timeoutMs: number): Promise<ConnectRequest> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(parleyError(Code.DeadlineExceeded, "HELLO_TIMEOUT", "no Hello frame within the deadline")),
+      timeoutMs,
+    );
+  });
+  try {
+    const first = await Promise.race([requests.next(), timeout]);
+    if (first.done) throw invalidArgument("frame.hello", "HELLO_REQUIRED", "the stream ended before Hello");
+    return first.value;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function createSessionService(deps: SessionServiceDeps): ServiceImpl<typeof SessionService> {
+  const { settings } = deps;
+  return {
+    async *connect(requests, ctx): AsyncGenerator<ConnectResponse> {
+      const caller = callerOf(ctx);
+      const iterator = requests[Symbol.asyncIterator]();
+      const first = await firstFrame(iterator, settings.helloTimeoutMs);
+      if (first.frame.case !== "hello") throw invalidArgument("frame.hello", "HELLO_REQUIRED", "the first frame must be Hello");
+      const hello = first.frame.value;
+      hello.cursors.forEach((c, i) => requireId(c.conversationId, `hello.cursors[${i}].conversation_id`));
+      const window = hello.window === 0 ? settings.window : Math.min(hello.window, settings.maxWindow);
+      const sessionId = randomUUID();
+      const logger = deps.logger.child({ sessionId, userId: caller.userId, deviceId: caller.deviceId });
+      const session = new DeviceSession({
+        caller,
+        sessionId,
+        backend: messagingBackend(deps.messaging, caller),
+        settings: { ...settings, window },
+        logger,
+        now: deps.clock.now(),
+      });
+      deps.registry.add(session);
+      deps.onStreamCount?.(1);
+      logger.info("stream opened", { window, cursors: hello.cursors.length });
+      const fail = (error: unknown) => {
+        if (!session.closed && !(error instanceof ConnectError && error.code === Code.Canceled)) {
+          logger.warn("stream ended by error", { error: error instanceof Error ? error.message : String(error) });
+        }
+        session.close();
+      };
+      ctx.signal.addEventListener("abort", () => session.close(), { once: true });
+      session.start(hello).catch(fail);
+      (async () => {
+        for (let next = await iterator.next(); !next.done && !session.closed; next = await iterator.next()) {
+          await session.handle(next.value, deps.clock.now());
+        }
+        session.close();
+      })().catch(fail);
+      try {
+        yield* session.outbox.frames();
+      } finally {
+        session.close();
+        deps.registry.remove(session);
+        deps.onStreamCount?.(-1);
+        logger.info("stream closed");
+      }
+    },
+  };
+}

@@ -1,0 +1,50 @@
+// Receipt watermarks: delivered (any device of the member has it) and read, per member.
+import { create } from "@bufbuild/protobuf";
+import { ReceiptUpdateSchema } from "../../gen/parley/v1/events_pb.js";
+import type { EventBus } from "../bus/ports.ts";
+import type { Caller } from "../shared/auth.ts";
+import { requireId } from "../shared/validate.ts";
+import { type Access, visibleUpTo } from "./access.ts";
+import type { ConversationStore, ReceiptStore } from "./ports.ts";
+
+export interface ReceiptDeps {
+  access: Access;
+  store: ConversationStore;
+  receipts: ReceiptStore;
+  bus: EventBus;
+}
+
+export function createReceipts(deps: ReceiptDeps) {
+  /** Clamps the claim to what exists and what the member may see, then raises the watermark. */
+  async function advance(caller: Caller, conversationIdRaw: string, through: bigint, kind: "delivered" | "read") {
+    const conversationId = requireId(conversationIdRaw, "conversation_id");
+    const member = await deps.access.reader(conversationId, caller.userId);
+    const conversation = await deps.store.get(conversationId);
+    const ceiling = visibleUpTo(member, conversation?.lastSequence ?? 0n);
+    const clamped = through > ceiling ? ceiling : through;
+    const result =
+      kind === "read"
+        ? await deps.receipts.advanceRead(conversationId, caller.userId, clamped)
+        : await deps.receipts.advanceDelivered(conversationId, caller.userId, caller.deviceId, clamped);
+    if (result.changed) {
+      await deps.bus.publish(
+        "receipts",
+        conversationId,
+        create(ReceiptUpdateSchema, {
+          conversationId,
+          userId: caller.userId,
+          deliveredThrough: result.deliveredThrough,
+          readThrough: result.readThrough,
+        }),
+      );
+    }
+    return result;
+  }
+
+  return {
+    markRead: (caller: Caller, conversationId: string, through: bigint) => advance(caller, conversationId, through, "read"),
+    markDelivered: (caller: Caller, conversationId: string, through: bigint) => advance(caller, conversationId, through, "delivered"),
+  };
+}
+
+export type Receipts = ReturnType<typeof createReceipts>;

@@ -1,0 +1,59 @@
+// Sending a message: the one core that the unary RPC and the session stream both call.
+import { create } from "@bufbuild/protobuf";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { ConversationEventSchema, type MessageContent } from "../../gen/parley/v1/events_pb.js";
+import type { SendMessageRequest, SendMessageResponse } from "../../gen/parley/v1/messaging_pb.js";
+import { SendMessageResponseSchema } from "../../gen/parley/v1/messaging_pb.js";
+import type { EventBus } from "../bus/ports.ts";
+import type { Caller } from "../shared/auth.ts";
+import type { Clock, IdGenerator } from "../shared/clock.ts";
+import { invalidArgument } from "../shared/errors.ts";
+import { requireClientId, requireId } from "../shared/validate.ts";
+import type { Access } from "./access.ts";
+import type { MessagingLimits } from "./limits.ts";
+import type { EventLog } from "./ports.ts";
+
+export interface SendDeps {
+  access: Access;
+  log: EventLog;
+  bus: EventBus;
+  clock: Clock;
+  ids: IdGenerator;
+  limits: MessagingLimits;
+}
+
+const utf8 = new TextEncoder();
+
+function validateContent(content: MessageContent | undefined, limits: MessagingLimits): MessageContent {
+  if (!content || content.kind.case === undefined) throw invalidArgument("content", "EMPTY", "content is required");
+  const body = content.kind.value.body;
+  const bytes = utf8.encode(body).length;
+  if (body.trim().length === 0) throw invalidArgument("content.text.body", "EMPTY", "message text must not be empty");
+  if (bytes > limits.maxMessageBytes) {
+    throw invalidArgument("content.text.body", "CONTENT_TOO_LARGE", `message text is ${bytes} bytes; the limit is ${limits.maxMessageBytes}`);
+  }
+  return content;
+}
+
+export function createSend(deps: SendDeps) {
+  return async function send(caller: Caller, req: SendMessageRequest): Promise<SendMessageResponse> {
+    const conversationId = requireId(req.conversationId, "conversation_id");
+    const clientMessageId = requireClientId(req.clientMessageId, "client_message_id");
+    const content = validateContent(req.content, deps.limits);
+    await deps.access.writer(conversationId, caller.userId);
+    const draft = create(ConversationEventSchema, {
+      eventId: deps.ids.next(),
+      senderUserId: caller.userId,
+      senderDeviceId: caller.deviceId,
+      sentAt: timestampFromMs(deps.clock.now()),
+      body: { case: "message", value: { clientMessageId, content } },
+    });
+    const { event, duplicate } = await deps.log.append({ conversationId, event: draft, clientMessageId });
+    // Published on retries too: if an earlier attempt stored the event but died before publishing,
+    // the retry completes the fanout. Devices drop the duplicate by (conversation, sequence).
+    await deps.bus.publish("conversation-events", conversationId, event);
+    return create(SendMessageResponseSchema, { messageId: event.eventId, sequence: event.sequence, sentAt: event.sentAt, duplicate });
+  };
+}
+
+export type Send = ReturnType<typeof createSend>;

@@ -1,0 +1,41 @@
+// Prometheus metrics of one process, served over plain HTTP/1.1 for scrapers.
+import { createServer, type Server } from "node:http";
+import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
+
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: "parley_process_" });
+  return {
+    registry,
+    openStreams: new Gauge({ name: "parley_open_streams", help: "Device streams currently open", registers: [registry] }),
+    sends: new Counter({
+      name: "parley_sends_total",
+      help: "Messages accepted, by whether they were retries",
+      labelNames: ["duplicate"],
+      registers: [registry],
+    }),
+    deliveries: new Counter({ name: "parley_live_deliveries_total", help: "Events offered to device streams", registers: [registry] }),
+    errors: new Counter({
+      name: "parley_rpc_errors_total",
+      help: "RPC failures by procedure and gRPC code",
+      labelNames: ["procedure", "code"],
+      registers: [registry],
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+/** Serves GET /metrics on host:port; resolves with the bound port. */
+export async function serveMetrics(metrics: Metrics, host: string, port: number): Promise<{ server: Server; port: number }> {
+  const server = createServer(async (req, res) => {
+    if (req.url !== "/metrics") {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { "content-type": metrics.registry.contentType }).end(await metrics.registry.metrics());
+  });
+  await new Promise<void>((resolve, reject) => server.once("error", reject).listen(port, host, resolve));
+  const address = server.address();
+  return { server, port: typeof address === "object" && address ? address.port : port };
+}
