@@ -40,7 +40,8 @@ function loadSecret(dataDir: string): Uint8Array {
 export async function startParley(config: ParleyConfig, overrides: StartOverrides = {}): Promise<RunningParley> {
   const logger = overrides.logger ?? createLogger({ level: config.logLevel });
   const clock = overrides.clock ?? systemClock;
-  if (!config.devMode && !overrides.codeSender) throw new Error("no SMS provider is configured; set PARLEY_DEV_MODE=true to log codes");
+  if (!config.devMode && !overrides.codeSender)
+    throw new Error("no SMS provider is configured; set PARLEY_DEV_MODE=true to log codes");
   mkdirSync(config.dataDir, { recursive: true });
   const db = openDatabase({ dataDir: config.dataDir, sync: config.sqliteSync });
   const bus = createMemoryBus({ logger: logger.child({ component: "bus" }) });

@@ -13,7 +13,12 @@ import { createFanoutWorker } from "../fanout/worker.ts";
 import { SessionRegistry } from "../gateway/registry.ts";
 import { createSessionService } from "../gateway/session-service.ts";
 import { createHealthService, type HealthState } from "../health/service.ts";
-import { SqliteDeviceStore, SqliteLoginCodeStore, SqliteRefreshTokenStore, SqliteUserStore } from "../identity/adapters/sqlite.ts";
+import {
+  SqliteDeviceStore,
+  SqliteLoginCodeStore,
+  SqliteRefreshTokenStore,
+  SqliteUserStore,
+} from "../identity/adapters/sqlite.ts";
 import { createAuthenticator } from "../identity/authenticator.ts";
 import type { CodeSender } from "../identity/ports.ts";
 import { createIdentityService } from "../identity/service.ts";
@@ -145,7 +150,10 @@ export function wireServices(deps: WiringDeps) {
     router.service(SessionService, sessionService);
     router.service(
       Health,
-      createHealthService(deps.health, [IdentityService, ConversationService, MessagingService, SessionService].map((s) => s.typeName)),
+      createHealthService(
+        deps.health,
+        [IdentityService, ConversationService, MessagingService, SessionService].map((s) => s.typeName),
+      ),
     );
   };
 

@@ -50,7 +50,14 @@ export class DeviceSession {
   #roomWaiters: (() => void)[] = [];
   #closed = false;
 
-  constructor(options: { caller: Caller; sessionId: string; backend: SessionBackend; settings: SessionSettings; logger: Logger; now: number }) {
+  constructor(options: {
+    caller: Caller;
+    sessionId: string;
+    backend: SessionBackend;
+    settings: SessionSettings;
+    logger: Logger;
+    now: number;
+  }) {
     this.caller = options.caller;
     this.sessionId = options.sessionId;
     this.#backend = options.backend;
@@ -247,7 +254,10 @@ export class DeviceSession {
   async #send(request: Parameters<SessionBackend["send"]>[0]): Promise<void> {
     try {
       const sent = await this.#backend.send(request);
-      this.outbox.push({ case: "sendResult", value: { clientMessageId: request.clientMessageId, outcome: { case: "sent", value: sent } } });
+      this.outbox.push({
+        case: "sendResult",
+        value: { clientMessageId: request.clientMessageId, outcome: { case: "sent", value: sent } },
+      });
     } catch (error) {
       const { error: publicError } = this.#publicError(error);
       this.outbox.push({

@@ -48,7 +48,8 @@ export function createConversationService(deps: ConversationServiceDeps): Servic
       const last = rows.at(-1);
       return {
         conversations: await Promise.all(rows.map(view)),
-        nextPageToken: rows.length === limit && last ? Buffer.from(`${last.activity}/${last.conversationId}`).toString("base64url") : "",
+        nextPageToken:
+          rows.length === limit && last ? Buffer.from(`${last.activity}/${last.conversationId}`).toString("base64url") : "",
       };
     },
     async addMembers(req, ctx) {

@@ -93,7 +93,9 @@ export function createConversations(deps: ConversationDeps) {
   async function requireGroup(conversationId: string): Promise<ConversationRecord> {
     const conversation = await deps.store.get(conversationId);
     if (conversation?.kind !== "group") {
-      throw parleyError(Code.FailedPrecondition, "NOT_A_GROUP", "members can only be changed in groups", { field: "conversation_id" });
+      throw parleyError(Code.FailedPrecondition, "NOT_A_GROUP", "members can only be changed in groups", {
+        field: "conversation_id",
+      });
     }
     return conversation;
   }

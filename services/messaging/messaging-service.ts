@@ -6,9 +6,11 @@ import type { History } from "./history.ts";
 import type { Receipts } from "./receipts.ts";
 import type { Send } from "./send.ts";
 
-export function createMessagingService(deps: { send: Send; history: History; receipts: Receipts }): ServiceImpl<
-  typeof MessagingService
-> {
+export function createMessagingService(deps: {
+  send: Send;
+  history: History;
+  receipts: Receipts;
+}): ServiceImpl<typeof MessagingService> {
   return {
     sendMessage: (req, ctx) => deps.send(callerOf(ctx), req),
     listMessages: (req, ctx) => deps.history.listMessages(callerOf(ctx), req),

@@ -43,7 +43,8 @@ export function createReceipts(deps: ReceiptDeps) {
 
   return {
     markRead: (caller: Caller, conversationId: string, through: bigint) => advance(caller, conversationId, through, "read"),
-    markDelivered: (caller: Caller, conversationId: string, through: bigint) => advance(caller, conversationId, through, "delivered"),
+    markDelivered: (caller: Caller, conversationId: string, through: bigint) =>
+      advance(caller, conversationId, through, "delivered"),
   };
 }
 

@@ -30,7 +30,11 @@ function validateContent(content: MessageContent | undefined, limits: MessagingL
   const bytes = utf8.encode(body).length;
   if (body.trim().length === 0) throw invalidArgument("content.text.body", "EMPTY", "message text must not be empty");
   if (bytes > limits.maxMessageBytes) {
-    throw invalidArgument("content.text.body", "CONTENT_TOO_LARGE", `message text is ${bytes} bytes; the limit is ${limits.maxMessageBytes}`);
+    throw invalidArgument(
+      "content.text.body",
+      "CONTENT_TOO_LARGE",
+      `message text is ${bytes} bytes; the limit is ${limits.maxMessageBytes}`,
+    );
   }
   return content;
 }
@@ -52,7 +56,12 @@ export function createSend(deps: SendDeps) {
     // Published on retries too: if an earlier attempt stored the event but died before publishing,
     // the retry completes the fanout. Devices drop the duplicate by (conversation, sequence).
     await deps.bus.publish("conversation-events", conversationId, event);
-    return create(SendMessageResponseSchema, { messageId: event.eventId, sequence: event.sequence, sentAt: event.sentAt, duplicate });
+    return create(SendMessageResponseSchema, {
+      messageId: event.eventId,
+      sequence: event.sequence,
+      sentAt: event.sentAt,
+      duplicate,
+    });
   };
 }
 

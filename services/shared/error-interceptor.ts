@@ -39,4 +39,3 @@ export function createErrorInterceptor(logger: Logger, onError?: (procedure: str
     }
   };
 }
-

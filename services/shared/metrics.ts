@@ -14,7 +14,11 @@ export function createMetrics() {
       labelNames: ["duplicate"],
       registers: [registry],
     }),
-    deliveries: new Counter({ name: "parley_live_deliveries_total", help: "Events offered to device streams", registers: [registry] }),
+    deliveries: new Counter({
+      name: "parley_live_deliveries_total",
+      help: "Events offered to device streams",
+      registers: [registry],
+    }),
     errors: new Counter({
       name: "parley_rpc_errors_total",
       help: "RPC failures by procedure and gRPC code",

@@ -1,0 +1,84 @@
+// Starts a real Parley server on port 0 in this process, with real gRPC clients, and signs users in.
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type ParleyConfig, defaultConfig } from "../../services/all-in-one/config.ts";
+import { type RunningParley, startParley } from "../../services/all-in-one/server.ts";
+import type { CodeSender } from "../../services/identity/ports.ts";
+import type { Clock } from "../../services/shared/clock.ts";
+import { silentLogger } from "../../services/shared/logger.ts";
+import { type ParleyClients, createParleyClients } from "../../clients/node/transport.ts";
+
+export interface SignedIn {
+  userId: string;
+  deviceId: string;
+  accessToken: string;
+  refreshToken: string;
+  phoneNumber: string;
+}
+
+/** Captures the codes the server would text, as a phone would receive them. */
+export class Inbox implements CodeSender {
+  readonly codes = new Map<string, string>();
+  async send(phoneNumber: string, code: string): Promise<void> {
+    this.codes.set(phoneNumber, code);
+  }
+}
+
+export interface TestParley {
+  parley: RunningParley;
+  clients: ParleyClients;
+  inbox: Inbox;
+  dataDir: string;
+  signIn(phoneNumber: string, deviceName?: string): Promise<SignedIn>;
+  stop(): Promise<void>;
+}
+
+export const tempDataDir = () => mkdtempSync(join(tmpdir(), "parley-test-"));
+
+let phoneCounter = 0;
+/** A phone number unique within this test process. */
+export function newPhone(): string {
+  phoneCounter++;
+  return `+1555${String(process.pid % 1000).padStart(3, "0")}${String(phoneCounter).padStart(4, "0")}`;
+}
+
+export async function startTestParley(
+  options: { dataDir?: string; config?: Partial<ParleyConfig>; clock?: Clock } = {},
+): Promise<TestParley> {
+  const dataDir = options.dataDir ?? tempDataDir();
+  const inbox = new Inbox();
+  const parley = await startParley(
+    { ...defaultConfig, port: 0, metricsPort: -1, dataDir, drainTimeoutMs: 500, ...options.config },
+    { logger: silentLogger, codeSender: inbox, clock: options.clock },
+  );
+  const clients = createParleyClients(parley.url);
+  return {
+    parley,
+    clients,
+    inbox,
+    dataDir,
+    async signIn(phoneNumber, deviceName = "test device") {
+      await clients.identity.requestCode({ phoneNumber });
+      const code = inbox.codes.get(phoneNumber) ?? "";
+      const res = await clients.identity.verifyCode({ phoneNumber, code, deviceName });
+      return {
+        userId: res.userId,
+        deviceId: res.deviceId,
+        accessToken: res.tokens?.accessToken ?? "",
+        refreshToken: res.tokens?.refreshToken ?? "",
+        phoneNumber,
+      };
+    },
+    stop: () => parley.stop(),
+  };
+}
+
+/** Polls until check() is true, failing with `what` after timeoutMs. */
+export async function eventually(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
