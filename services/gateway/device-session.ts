@@ -48,6 +48,9 @@ export class DeviceSession {
   #replaying = true;
   #pumping = false;
   #roomWaiters: (() => void)[] = [];
+  /** Acked sequences not yet recorded as delivered; coalesced while a write is in flight. */
+  #deliveredPending = new Map<string, bigint>();
+  #flushingDelivered = false;
   #closed = false;
 
   constructor(options: {
@@ -239,16 +242,35 @@ export class DeviceSession {
       this.#reportError(invalidArgument("frame.ack.through_delivery_id", "ACK_OUT_OF_RANGE", "ack is beyond the last delivery"));
       return;
     }
-    const highest = new Map<string, bigint>();
     while (this.#unacked.length > 0 && (this.#unacked[0] as Unacked).deliveryId <= through) {
       const entry = this.#unacked.shift() as Unacked;
-      highest.set(entry.conversationId, entry.sequence);
+      this.#deliveredPending.set(entry.conversationId, entry.sequence);
     }
     for (const resolve of this.#roomWaiters.splice(0)) resolve();
     this.#pump();
-    for (const [conversationId, sequence] of highest) {
-      await this.#report(() => this.#backend.markDelivered(conversationId, sequence));
-    }
+    this.#flushDelivered();
+  }
+
+  /**
+   * Records acked positions as delivered. Acks that arrive while a write is in flight are merged
+   * into the next write, so a fast acking device costs one write per conversation per round
+   * trip to storage, not one per event.
+   */
+  #flushDelivered(): void {
+    if (this.#flushingDelivered || this.#deliveredPending.size === 0) return;
+    this.#flushingDelivered = true;
+    const batch = [...this.#deliveredPending];
+    this.#deliveredPending.clear();
+    (async () => {
+      for (const [conversationId, sequence] of batch) {
+        await this.#report(() => this.#backend.markDelivered(conversationId, sequence));
+      }
+    })()
+      .catch((error) => this.#fail(error))
+      .finally(() => {
+        this.#flushingDelivered = false;
+        this.#flushDelivered();
+      });
   }
 
   async #send(request: Parameters<SessionBackend["send"]>[0]): Promise<void> {

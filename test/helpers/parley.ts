@@ -3,7 +3,8 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type ParleyConfig, defaultConfig } from "../../services/all-in-one/config.ts";
-import { type RunningParley, startParley } from "../../services/all-in-one/server.ts";
+import { startParley } from "../../services/all-in-one/server.ts";
+import { spawnParley } from "./process.ts";
 import type { CodeSender } from "../../services/identity/ports.ts";
 import type { Clock } from "../../services/shared/clock.ts";
 import { silentLogger } from "../../services/shared/logger.ts";
@@ -26,9 +27,9 @@ export class Inbox implements CodeSender {
 }
 
 export interface TestParley {
-  parley: RunningParley;
+  parley: { url: string };
   clients: ParleyClients;
-  inbox: Inbox;
+  inbox: { codes: Map<string, string> };
   dataDir: string;
   signIn(phoneNumber: string, deviceName?: string): Promise<SignedIn>;
   stop(): Promise<void>;
@@ -43,7 +44,11 @@ export function newPhone(): string {
   return `+1555${String(process.pid % 1000).padStart(3, "0")}${String(phoneCounter).padStart(4, "0")}`;
 }
 
-export async function startTestParley(
+/**
+ * Starts Parley in this process. Use it only where a test needs to inject a port (clock, code
+ * sender); heavy traffic belongs in startTestParley, whose server has its own event loop.
+ */
+export async function startInProcessParley(
   options: { dataDir?: string; config?: Partial<ParleyConfig>; clock?: Clock } = {},
 ): Promise<TestParley> {
   const dataDir = options.dataDir ?? tempDataDir();
@@ -52,16 +57,36 @@ export async function startTestParley(
     { ...defaultConfig, port: 0, metricsPort: -1, dataDir, drainTimeoutMs: 500, ...options.config },
     { logger: silentLogger, codeSender: inbox, clock: options.clock },
   );
-  const clients = createParleyClients(parley.url);
+  return testParley(parley.url, createParleyClients(parley.url), inbox.codes, dataDir, () => parley.stop());
+}
+
+/** Starts a real Parley server process on port 0 (dev mode: codes are read from its log). */
+export async function startTestParley(options: { dataDir?: string; env?: Record<string, string> } = {}): Promise<TestParley> {
+  const dataDir = options.dataDir ?? tempDataDir();
+  const child = await spawnParley({ dataDir, env: options.env });
+  return testParley(child.url, child.clients, child.codes, dataDir, async () => {
+    await child.kill("SIGTERM");
+  });
+}
+
+function testParley(
+  url: string,
+  clients: ParleyClients,
+  codes: Map<string, string>,
+  dataDir: string,
+  stop: () => Promise<void>,
+): TestParley {
   return {
-    parley,
+    parley: { url },
     clients,
-    inbox,
+    inbox: { codes },
     dataDir,
     async signIn(phoneNumber, deviceName = "test device") {
       await clients.identity.requestCode({ phoneNumber });
-      const code = inbox.codes.get(phoneNumber) ?? "";
-      const res = await clients.identity.verifyCode({ phoneNumber, code, deviceName });
+      const deadline = Date.now() + 5_000;
+      while (!codes.has(phoneNumber) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+      const res = await clients.identity.verifyCode({ phoneNumber, code: codes.get(phoneNumber) ?? "", deviceName });
+      codes.delete(phoneNumber);
       return {
         userId: res.userId,
         deviceId: res.deviceId,
@@ -70,7 +95,7 @@ export async function startTestParley(
         phoneNumber,
       };
     },
-    stop: () => parley.stop(),
+    stop,
   };
 }
 
