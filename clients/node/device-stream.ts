@@ -74,6 +74,8 @@ export class DeviceStream {
   readonly #abort = new AbortController();
   readonly #listener: StreamListener;
   readonly #autoAck: boolean;
+  readonly #echoes = new Map<bigint, () => void>();
+  #nextNonce = 1n;
 
   constructor(client: Client<typeof SessionService>, options: DeviceStreamOptions, listener: StreamListener = {}) {
     this.#listener = listener;
@@ -124,8 +126,17 @@ export class DeviceStream {
     this.#queue.push(create(ConnectRequestSchema, { frame: { case: "markRead", value: { conversationId, throughSequence } } }));
   }
 
+  /** Sends a heartbeat without waiting for its echo. */
   heartbeat(nonce: bigint): void {
     this.#queue.push(create(ConnectRequestSchema, { frame: { case: "heartbeat", value: { nonce, echo: false } } }));
+  }
+
+  /** Sends a heartbeat and resolves when the server echoes it (it handles frames in order). */
+  ping(): Promise<void> {
+    const nonce = this.#nextNonce++;
+    const echoed = new Promise<void>((resolve) => this.#echoes.set(nonce, resolve));
+    this.#queue.push(create(ConnectRequestSchema, { frame: { case: "heartbeat", value: { nonce, echo: false } } }));
+    return echoed;
   }
 
   /** Sends a raw frame (tests of bad input use this). */
@@ -186,10 +197,14 @@ export class DeviceStream {
         this.#listener.onCaughtUp?.(f.value.replayed);
         break;
       case "heartbeat":
-        if (!f.value.echo)
+        if (f.value.echo) {
+          this.#echoes.get(f.value.nonce)?.();
+          this.#echoes.delete(f.value.nonce);
+        } else {
           this.#queue.push(
             create(ConnectRequestSchema, { frame: { case: "heartbeat", value: { nonce: f.value.nonce, echo: true } } }),
           );
+        }
         break;
       case "goAway":
         this.goAway = f.value;

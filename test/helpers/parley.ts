@@ -107,3 +107,12 @@ export async function eventually(what: string, check: () => boolean, timeoutMs =
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+/** Like eventually, for checks that need a round trip. */
+export async function eventuallyAsync(what: string, check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
