@@ -29,9 +29,10 @@ export interface EventBus {
    */
   publish<T extends Topic>(topic: T, key: string, value: TopicPayloads[T]): Promise<void>;
   /**
-   * Each consumer group receives every message once per subscription group; handler failures are
-   * logged and do not stop the subscription (devices recover anything missed from storage).
-   * Returns a function that unsubscribes.
+   * Every consumer group receives every message of the topic once; several subscribers in one
+   * group share its messages, each key going to one of them. Handler failures are logged and do
+   * not stop the subscription (devices recover anything missed from storage). Returns a
+   * function that unsubscribes.
    */
   subscribe<T extends Topic>(topic: T, group: string, handler: Handler<T>): () => void;
   /** Stops accepting messages and waits for queued ones to be handled. */

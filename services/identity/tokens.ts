@@ -47,11 +47,10 @@ export function createTokenIssuer(options: { secret: Uint8Array; clock: Clock; a
         if (typeof payload.sub !== "string" || typeof payload.did !== "string" || typeof payload.exp !== "number") {
           throw unauthenticated("TOKEN_INVALID", "access token is malformed");
         }
-        return {
-          userId: payload.sub,
-          deviceId: payload.did,
-          expiresAt: payload.exp * 1000,
-        };
+        // jose compares whole seconds; the lifetime is enforced to the millisecond here.
+        const expiresAt = payload.exp * 1000;
+        if (expiresAt <= clock.now()) throw unauthenticated("TOKEN_EXPIRED", "access token expired; refresh it");
+        return { userId: payload.sub, deviceId: payload.did, expiresAt };
       } catch (error) {
         if (error instanceof joseErrors.JWTExpired) throw unauthenticated("TOKEN_EXPIRED", "access token expired; refresh it");
         if (error instanceof joseErrors.JOSEError) throw unauthenticated("TOKEN_INVALID", "access token is not valid");

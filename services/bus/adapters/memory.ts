@@ -1,76 +1,84 @@
-// The in-process bus of the embedded default: one bounded queue per (topic, group), handled in order.
+// The in-process bus of the embedded default: one bounded queue per (topic, group), handled in
+// order by one loop per group. A group with several subscribers hands each key to one of them.
 import type { Logger } from "../../shared/logger.ts";
 import type { EventBus, Handler, Topic, TopicPayloads } from "../ports.ts";
 
-interface Subscription {
+interface Group {
   topic: Topic;
-  group: string;
-  handler: Handler<Topic>;
+  name: string;
+  handlers: Handler<Topic>[];
   queue: { key: string; value: unknown }[];
-  running: boolean;
-  idle: Promise<void>;
-  settleIdle: () => void;
+  /** Settles when the drain loop has emptied the queue; undefined while idle. */
+  draining: Promise<void> | undefined;
+}
+
+/** Stable choice of subscriber per key, so one key keeps one order within a group. */
+function pick<T>(items: T[], key: string): T | undefined {
+  let hash = 0;
+  for (let i = 0; i < key.length; i++) hash = (hash * 31 + key.charCodeAt(i)) | 0;
+  return items[Math.abs(hash) % items.length];
 }
 
 export function createMemoryBus(options: { logger: Logger; capacity?: number }): EventBus {
   const capacity = options.capacity ?? 10_000;
-  const subscriptions = new Set<Subscription>();
-  const roomWaiters: (() => void)[] = [];
+  const groups = new Map<string, Group>();
+  let roomWaiter: (() => void) | undefined;
+  // Publishes pass one at a time, so a publish waiting for room is never overtaken by a later one.
+  let turn: Promise<void> = Promise.resolve();
   let closed = false;
 
-  const hasRoom = () => [...subscriptions].every((s) => s.queue.length < capacity);
+  const hasRoom = () => [...groups.values()].every((g) => g.queue.length < capacity);
 
-  async function drain(sub: Subscription): Promise<void> {
-    sub.running = true;
-    while (sub.queue.length > 0) {
-      const item = sub.queue.shift() as { key: string; value: unknown };
+  async function drain(group: Group): Promise<void> {
+    // Yield first: a loop that finished synchronously would clear `draining` before it is set.
+    await undefined;
+    while (group.queue.length > 0) {
+      const item = group.queue[0] as { key: string; value: unknown };
+      const handler = pick(group.handlers, item.key);
       try {
-        await sub.handler(item.value as TopicPayloads[Topic], item.key);
+        await handler?.(item.value as TopicPayloads[Topic], item.key);
       } catch (error) {
-        options.logger.error("bus handler failed", {
-          topic: sub.topic,
-          group: sub.group,
-          key: item.key,
-          error,
-        });
+        options.logger.error("bus handler failed", { topic: group.topic, group: group.name, key: item.key, error });
       }
-      while (roomWaiters.length > 0 && hasRoom()) roomWaiters.shift()?.();
+      group.queue.shift();
+      const wake = roomWaiter;
+      roomWaiter = undefined;
+      wake?.();
     }
-    sub.running = false;
-    sub.settleIdle();
+    group.draining = undefined;
+  }
+
+  async function enqueue(topic: Topic, key: string, value: unknown): Promise<void> {
+    while (!hasRoom()) await new Promise<void>((resolve) => (roomWaiter = resolve));
+    if (closed) throw new Error("bus is closed");
+    for (const group of groups.values()) {
+      if (group.topic !== topic || group.handlers.length === 0) continue;
+      group.queue.push({ key, value });
+      group.draining ??= drain(group);
+    }
   }
 
   return {
-    async publish(topic, key, value) {
-      if (closed) throw new Error("bus is closed");
-      while (!hasRoom()) await new Promise<void>((resolve) => roomWaiters.push(resolve));
-      for (const sub of subscriptions) {
-        if (sub.topic !== topic) continue;
-        sub.queue.push({ key, value });
-        if (!sub.running) {
-          sub.idle = new Promise((resolve) => {
-            sub.settleIdle = resolve;
-          });
-          void drain(sub);
-        }
-      }
+    publish(topic, key, value) {
+      if (closed) return Promise.reject(new Error("bus is closed"));
+      const mine = turn.then(() => enqueue(topic, key, value));
+      turn = mine.catch(() => {});
+      return mine;
     },
-    subscribe(topic, group, handler) {
-      const sub: Subscription = {
-        topic,
-        group,
-        handler: handler as Handler<Topic>,
-        queue: [],
-        running: false,
-        idle: Promise.resolve(),
-        settleIdle: () => {},
+    subscribe(topic, name, handler) {
+      const id = `${topic}\u0000${name}`;
+      let group = groups.get(id);
+      if (!group) groups.set(id, (group = { topic, name, handlers: [], queue: [], draining: undefined }));
+      const member = group;
+      member.handlers.push(handler as Handler<Topic>);
+      return () => {
+        member.handlers = member.handlers.filter((h) => h !== handler);
       };
-      subscriptions.add(sub);
-      return () => subscriptions.delete(sub);
     },
     async close() {
       closed = true;
-      await Promise.all([...subscriptions].map((s) => s.idle));
+      await turn;
+      await Promise.all([...groups.values()].map((g) => g.draining));
     },
   };
 }

@@ -67,7 +67,11 @@ export class SqliteConversationStore implements ConversationStore {
            VALUES (?, ?, ?, ?, ?, ?, 1, ?)`,
       ).run(c.conversationId, c.kind === "direct" ? 1 : 2, c.name, direct, creation, c.createdAt, c.createdAt);
       for (const m of input.members) upsertMember(this.#db, c.conversationId, m.userId, m.role, 1n);
-      insertEvent(this.#db, input.firstEvent, null);
+      // The store, not the caller, places the first event: sequence 1 of this conversation.
+      const first = clone(ConversationEventSchema, input.firstEvent);
+      first.conversationId = c.conversationId;
+      first.sequence = 1n;
+      insertEvent(this.#db, first, null);
       return { conversation: { ...c, lastSequence: 1n }, created: true };
     });
   }
