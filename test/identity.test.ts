@@ -64,7 +64,10 @@ describe("sign-in", () => {
     const phoneNumber = newPhone();
     const code = await requestCode(phoneNumber);
     for (let i = 0; i < 4; i++) {
-      assert.equal((await refusal(t.clients.identity.verifyCode({ phoneNumber, code: wrong(code), deviceName: "d" }))).reason, "CODE_INVALID");
+      assert.equal(
+        (await refusal(t.clients.identity.verifyCode({ phoneNumber, code: wrong(code), deviceName: "d" }))).reason,
+        "CODE_INVALID",
+      );
     }
     const fifth = await refusal(t.clients.identity.verifyCode({ phoneNumber, code: wrong(code), deviceName: "d" }));
     assert.deepEqual(fifth, { code: Code.ResourceExhausted, reason: "TOO_MANY_ATTEMPTS" });
@@ -115,7 +118,10 @@ describe("sessions", () => {
       code: Code.Unauthenticated,
       reason: "REFRESH_TOKEN_REUSED",
     });
-    assert.equal((await refusal(t.clients.identity.refreshSession({ refreshToken: next.refreshToken }))).reason, "DEVICE_REVOKED");
+    assert.equal(
+      (await refusal(t.clients.identity.refreshSession({ refreshToken: next.refreshToken }))).reason,
+      "DEVICE_REVOKED",
+    );
     assert.equal(
       (await refusal(t.clients.identity.listDevices({}, { headers: bearer(next.accessToken) }))).reason,
       "DEVICE_REVOKED",
@@ -130,7 +136,8 @@ describe("sessions", () => {
     const phoneDevice = await t.signIn(phone, "phone");
     const stranger = await t.signIn(newPhone());
     assert.equal(
-      (await refusal(t.clients.identity.revokeDevice({ deviceId: laptop.deviceId }, { headers: bearer(stranger.accessToken) }))).code,
+      (await refusal(t.clients.identity.revokeDevice({ deviceId: laptop.deviceId }, { headers: bearer(stranger.accessToken) })))
+        .code,
       Code.NotFound,
     );
     await t.clients.identity.revokeDevice({ deviceId: laptop.deviceId }, { headers: bearer(phoneDevice.accessToken) });
@@ -139,7 +146,10 @@ describe("sessions", () => {
       left.devices.map((d) => d.name),
       ["phone"],
     );
-    assert.equal((await refusal(t.clients.identity.listDevices({}, { headers: bearer(laptop.accessToken) }))).reason, "DEVICE_REVOKED");
+    assert.equal(
+      (await refusal(t.clients.identity.listDevices({}, { headers: bearer(laptop.accessToken) }))).reason,
+      "DEVICE_REVOKED",
+    );
   });
 
   test("lookup finds users by phone number and skips unknown numbers", async () => {

@@ -21,8 +21,14 @@ describe("liveness", () => {
 
   test("health answers SERVING for the server and each service, NOT_FOUND for unknown ones", async () => {
     assert.equal((await t.clients.health.check({})).status, HealthCheckResponse_ServingStatus.SERVING);
-    assert.equal((await t.clients.health.check({ service: "parley.v1.SessionService" })).status, HealthCheckResponse_ServingStatus.SERVING);
-    await assert.rejects(t.clients.health.check({ service: "nope.v1.Nothing" }), (e) => e instanceof ConnectError && e.code === Code.NotFound);
+    assert.equal(
+      (await t.clients.health.check({ service: "parley.v1.SessionService" })).status,
+      HealthCheckResponse_ServingStatus.SERVING,
+    );
+    await assert.rejects(
+      t.clients.health.check({ service: "nope.v1.Nothing" }),
+      (e) => e instanceof ConnectError && e.code === Code.NotFound,
+    );
   });
 
   test("a second stream for the same device replaces the first with GoAway(REPLACED)", async () => {
@@ -49,7 +55,8 @@ describe("liveness", () => {
       })(),
       { headers: bearer(user.accessToken) },
     );
-    for await (const frame of silent) frames.push(frame.frame.case === "goAway" ? `goAway:${frame.frame.value.reason}` : String(frame.frame.case));
+    for await (const frame of silent)
+      frames.push(frame.frame.case === "goAway" ? `goAway:${frame.frame.value.reason}` : String(frame.frame.case));
     release();
     assert.ok(frames.includes("heartbeat"), "the server pinged");
     assert.equal(frames.at(-1), `goAway:${GoAwayReason.HEARTBEAT_TIMEOUT}`);
@@ -90,13 +97,24 @@ describe("graceful shutdown", () => {
     const phone = newPhone();
     await server.clients.identity.requestCode({ phoneNumber: phone });
     await eventually("code", () => server.codes.has(phone));
-    const me = await server.clients.identity.verifyCode({ phoneNumber: phone, code: server.codes.get(phone) ?? "", deviceName: "d" });
+    const me = await server.clients.identity.verifyCode({
+      phoneNumber: phone,
+      code: server.codes.get(phone) ?? "",
+      deviceName: "d",
+    });
     const token = me.tokens?.accessToken ?? "";
     const peerPhone = newPhone();
     await server.clients.identity.requestCode({ phoneNumber: peerPhone });
     await eventually("code", () => server.codes.has(peerPhone));
-    const peer = await server.clients.identity.verifyCode({ phoneNumber: peerPhone, code: server.codes.get(peerPhone) ?? "", deviceName: "d" });
-    const { conversation } = await server.clients.conversations.getOrCreateDirect({ peerUserId: peer.userId }, { headers: bearer(token) });
+    const peer = await server.clients.identity.verifyCode({
+      phoneNumber: peerPhone,
+      code: server.codes.get(peerPhone) ?? "",
+      deviceName: "d",
+    });
+    const { conversation } = await server.clients.conversations.getOrCreateDirect(
+      { peerUserId: peer.userId },
+      { headers: bearer(token) },
+    );
     const id = conversation?.conversationId ?? "";
     const stream = new DeviceStream(server.clients.session, { accessToken: token });
     await stream.caughtUp;

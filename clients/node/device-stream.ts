@@ -2,6 +2,7 @@
 // deduplicated by (conversation, sequence), cumulative acks, heartbeats and per-conversation cursors.
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import type { Client } from "@connectrpc/connect";
+import type { StreamError } from "../../gen/parley/v1/errors_pb.js";
 import type { ConversationEvent, Cursor, ReceiptUpdate } from "../../gen/parley/v1/events_pb.js";
 import type { SendMessageRequestSchema } from "../../gen/parley/v1/messaging_pb.js";
 import {
@@ -13,7 +14,6 @@ import {
   type SendResult,
   type SessionService,
 } from "../../gen/parley/v1/session_pb.js";
-import type { StreamError } from "../../gen/parley/v1/errors_pb.js";
 import { bearer } from "./transport.ts";
 
 export interface DeviceStreamOptions {

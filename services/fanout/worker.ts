@@ -1,7 +1,6 @@
 // The fanout worker: turns appended events and receipt changes into deliveries to member devices.
 import type { EventBus } from "../bus/ports.ts";
-import type { MemberRecord } from "../messaging/ports.ts";
-import type { ConversationStore } from "../messaging/ports.ts";
+import type { ConversationStore, MemberRecord } from "../messaging/ports.ts";
 import type { DeliveryRouter } from "./ports.ts";
 
 /** Members who may see the event at `sequence`: joined at or before it, not removed before it. */

@@ -6,7 +6,7 @@
 // pending and pulls the missing range from storage when room opens, so nothing is ever dropped
 // and every conversation is delivered in order.
 import { create } from "@bufbuild/protobuf";
-import { ConnectError } from "@connectrpc/connect";
+import type { ConnectError } from "@connectrpc/connect";
 import type { ConversationEvent, Cursor, ReceiptUpdate } from "../../gen/parley/v1/events_pb.js";
 import { CursorSchema } from "../../gen/parley/v1/events_pb.js";
 import type { ConnectRequest, Hello } from "../../gen/parley/v1/session_pb.js";

@@ -1,8 +1,9 @@
 // The frames waiting to be written to one device stream. Its size is bounded by the session:
 // events by the receive window, send results by reading one client frame at a time, and receipt
 // updates are coalesced per (conversation, member) so a slow reader cannot grow it without bound.
-import type { ReceiptUpdate } from "../../gen/parley/v1/events_pb.js";
+
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import type { ReceiptUpdate } from "../../gen/parley/v1/events_pb.js";
 import type { ConnectResponse } from "../../gen/parley/v1/session_pb.js";
 import { ConnectResponseSchema } from "../../gen/parley/v1/session_pb.js";
 

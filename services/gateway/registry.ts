@@ -31,9 +31,9 @@ export class SessionRegistry implements DeliveryRouter {
       previous.goAway(GoAwayReason.REPLACED, "a newer stream for this device took over");
     }
     this.#byDevice.set(session.deviceId, session);
-    let sessions = this.#byUser.get(session.caller.userId);
-    if (!sessions) this.#byUser.set(session.caller.userId, (sessions = new Set()));
+    const sessions = this.#byUser.get(session.caller.userId) ?? new Set();
     sessions.add(session);
+    this.#byUser.set(session.caller.userId, sessions);
   }
 
   remove(session: DeviceSession): void {

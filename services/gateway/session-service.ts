@@ -1,7 +1,7 @@
 // The SessionService handler: authenticates, waits for Hello, then runs a DeviceSession whose
 // outbox is the response stream. Client frames are read one at a time in the background.
 import { randomUUID } from "node:crypto";
-import { Code, type Client, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import { type Client, Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import type { MessagingService } from "../../gen/parley/v1/messaging_pb.js";
 import type { ConnectRequest, ConnectResponse, SessionService } from "../../gen/parley/v1/session_pb.js";
 import { callerOf } from "../shared/auth.ts";
@@ -49,7 +49,7 @@ export function createSessionService(deps: SessionServiceDeps): ServiceImpl<type
       const first = await firstFrame(iterator, settings.helloTimeoutMs);
       if (first.frame.case !== "hello") throw invalidArgument("frame.hello", "HELLO_REQUIRED", "the first frame must be Hello");
       const hello = first.frame.value;
-      hello.cursors.forEach((c, i) => requireId(c.conversationId, `hello.cursors[${i}].conversation_id`));
+      for (const [i, cursor] of hello.cursors.entries()) requireId(cursor.conversationId, `hello.cursors[${i}].conversation_id`);
       const window = hello.window === 0 ? settings.window : Math.min(hello.window, settings.maxWindow);
       const sessionId = randomUUID();
       const logger = deps.logger.child({ sessionId, userId: caller.userId, deviceId: caller.deviceId });

@@ -6,8 +6,7 @@ import { CursorSchema } from "../../gen/parley/v1/events_pb.js";
 import type { ListMessagesRequest, SyncRequest, SyncResponse } from "../../gen/parley/v1/messaging_pb.js";
 import { SyncResponseSchema } from "../../gen/parley/v1/messaging_pb.js";
 import type { Caller } from "../shared/auth.ts";
-import { requireId } from "../shared/validate.ts";
-import { pageSize } from "../shared/validate.ts";
+import { pageSize, requireId } from "../shared/validate.ts";
 import { type Access, visibleUpTo } from "./access.ts";
 import type { ConversationStore, EventLog, ReceiptStore } from "./ports.ts";
 

@@ -51,8 +51,14 @@ const statementCache = new WeakMap<DatabaseSync, Map<string, StatementSync>>();
 /** Prepares each SQL text once per database and reuses the statement (prepare costs more than run). */
 export function prepared(db: DatabaseSync, sql: string): StatementSync {
   let cache = statementCache.get(db);
-  if (!cache) statementCache.set(db, (cache = new Map()));
+  if (!cache) {
+    cache = new Map();
+    statementCache.set(db, cache);
+  }
   let statement = cache.get(sql);
-  if (!statement) cache.set(sql, (statement = db.prepare(sql)));
+  if (!statement) {
+    statement = db.prepare(sql);
+    cache.set(sql, statement);
+  }
   return statement;
 }

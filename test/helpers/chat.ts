@@ -1,6 +1,6 @@
 // Small builders shared by the end-to-end tests.
 import { randomUUID } from "node:crypto";
-import { type MessageInitShape } from "@bufbuild/protobuf";
+import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { ConversationEvent } from "../../gen/parley/v1/events_pb.js";
 import type { SendMessageRequestSchema } from "../../gen/parley/v1/messaging_pb.js";
 

@@ -2,13 +2,13 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type ParleyConfig, defaultConfig } from "../../services/all-in-one/config.ts";
+import { createParleyClients, type ParleyClients } from "../../clients/node/transport.ts";
+import { defaultConfig, type ParleyConfig } from "../../services/all-in-one/config.ts";
 import { startParley } from "../../services/all-in-one/server.ts";
-import { spawnParley } from "./process.ts";
 import type { CodeSender } from "../../services/identity/ports.ts";
 import type { Clock } from "../../services/shared/clock.ts";
 import { silentLogger } from "../../services/shared/logger.ts";
-import { type ParleyClients, createParleyClients } from "../../clients/node/transport.ts";
+import { spawnParley } from "./process.ts";
 
 export interface SignedIn {
   userId: string;

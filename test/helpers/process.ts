@@ -2,7 +2,7 @@
 // for the listening port and the dev-mode sign-in codes.
 import { type ChildProcess, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
-import { type ParleyClients, createParleyClients } from "../../clients/node/transport.ts";
+import { createParleyClients, type ParleyClients } from "../../clients/node/transport.ts";
 
 export interface ParleyProcess {
   child: ChildProcess;

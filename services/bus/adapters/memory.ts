@@ -67,12 +67,11 @@ export function createMemoryBus(options: { logger: Logger; capacity?: number }):
     },
     subscribe(topic, name, handler) {
       const id = `${topic}\u0000${name}`;
-      let group = groups.get(id);
-      if (!group) groups.set(id, (group = { topic, name, handlers: [], queue: [], draining: undefined }));
-      const member = group;
-      member.handlers.push(handler as Handler<Topic>);
+      const group: Group = groups.get(id) ?? { topic, name, handlers: [], queue: [], draining: undefined };
+      groups.set(id, group);
+      group.handlers.push(handler as Handler<Topic>);
       return () => {
-        member.handlers = member.handlers.filter((h) => h !== handler);
+        group.handlers = group.handlers.filter((h) => h !== handler);
       };
     },
     async close() {

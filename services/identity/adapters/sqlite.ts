@@ -1,5 +1,6 @@
 // Identity tables on the embedded SQLite store (schema in services/storage/migrations.ts).
 import type { DatabaseSync } from "node:sqlite";
+import { prepared } from "../../storage/sqlite.ts";
 import type {
   DeviceRecord,
   DeviceStore,
@@ -9,8 +10,6 @@ import type {
   UserRecord,
   UserStore,
 } from "../ports.ts";
-
-import { prepared } from "../../storage/sqlite.ts";
 
 type Row = Record<string, unknown>;
 
