@@ -5,28 +5,23 @@ import { test } from "node:test";
 import { DeviceStream } from "../clients/node/device-stream.ts";
 import { bearer } from "../clients/node/transport.ts";
 import { range, sequencesIn, textMessage } from "./helpers/chat.ts";
-import { eventually, newPhone, startTestParley, tempDataDir } from "./helpers/parley.ts";
+import { eventually, newPhone, signInOn, startTestParley, tempDataDir } from "./helpers/parley.ts";
 import { spawnParley } from "./helpers/process.ts";
 
 test("a server killed with SIGKILL mid-traffic loses no acknowledged send", async () => {
   const dataDir = tempDataDir();
   const first = await spawnParley({ dataDir });
   const t = { clients: first.clients };
-  const signIn = async (phone: string) => {
-    await t.clients.identity.requestCode({ phoneNumber: phone });
-    await eventually("code logged", () => first.codes.has(phone));
-    const res = await t.clients.identity.verifyCode({ phoneNumber: phone, code: first.codes.get(phone) ?? "", deviceName: "d" });
-    return { userId: res.userId, token: res.tokens?.accessToken ?? "" };
-  };
+  const signIn = (phone: string) => signInOn(first.clients, first.codes, phone);
   const alice = await signIn(newPhone());
   const bob = await signIn(newPhone());
   const { conversation } = await t.clients.conversations.getOrCreateDirect(
     { peerUserId: bob.userId },
-    { headers: bearer(alice.token) },
+    { headers: bearer(alice.accessToken) },
   );
   const id = conversation?.conversationId ?? "";
-  const bobStream = new DeviceStream(first.clients.session, { accessToken: bob.token });
-  const aliceStream = new DeviceStream(first.clients.session, { accessToken: alice.token });
+  const bobStream = new DeviceStream(first.clients.session, { accessToken: bob.accessToken });
+  const aliceStream = new DeviceStream(first.clients.session, { accessToken: alice.accessToken });
   await Promise.all([bobStream.caughtUp, aliceStream.caughtUp]);
 
   // Alice sends as fast as results come back; the server dies somewhere in the middle.
@@ -50,7 +45,7 @@ test("a server killed with SIGKILL mid-traffic loses no acknowledged send", asyn
   await Promise.all([aliceStream.ended, bobStream.ended]);
 
   const second = await startTestParley({ dataDir });
-  const auth = { headers: bearer(alice.token) };
+  const auth = { headers: bearer(alice.accessToken) };
   const history = [];
   for (let before = 0n; ; ) {
     const page = await second.clients.messaging.listMessages({ conversationId: id, beforeSequence: before, pageSize: 500 }, auth);
@@ -77,7 +72,7 @@ test("a server killed with SIGKILL mid-traffic loses no acknowledged send", asyn
     (await second.clients.messaging.listMessages({ conversationId: id, pageSize: 1 }, auth)).events[0]?.sequence ?? 0n;
 
   // Bob resumes from his cursors and gets everything he missed, in order, without duplicates.
-  const bobAgain = new DeviceStream(second.clients.session, { accessToken: bob.token, cursors: bobStream.cursorList() });
+  const bobAgain = new DeviceStream(second.clients.session, { accessToken: bob.accessToken, cursors: bobStream.cursorList() });
   await bobAgain.caughtUp;
   await eventually("bob has everything", () => (bobAgain.cursors.get(id) ?? bobStream.cursors.get(id)) === finalLast);
   const received = [...sequencesIn(bobStream.events, id), ...sequencesIn(bobAgain.events, id)];

@@ -8,7 +8,7 @@ import { bearer, createParleyClients } from "../clients/node/transport.ts";
 import { HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1/health_pb.js";
 import { CursorSchema } from "../gen/parley/v1/events_pb.js";
 import { range, sequencesIn, textMessage } from "./helpers/chat.ts";
-import { eventuallyAsync, newPhone, tempDataDir } from "./helpers/parley.ts";
+import { eventuallyAsync, newPhone, signInOn, tempDataDir } from "./helpers/parley.ts";
 import { type ParleyProcess, spawnParley } from "./helpers/process.ts";
 
 let server: ParleyProcess;
@@ -18,14 +18,8 @@ before(async () => {
 after(() => server.kill("SIGTERM"));
 
 async function signIn(phoneNumber: string) {
-  await server.clients.identity.requestCode({ phoneNumber });
-  await eventuallyAsync("code", async () => server.codes.has(phoneNumber));
-  const res = await server.clients.identity.verifyCode({
-    phoneNumber,
-    code: server.codes.get(phoneNumber) ?? "",
-    deviceName: "d",
-  });
-  return { userId: res.userId, token: res.tokens?.accessToken ?? "" };
+  const user = await signInOn(server.clients, server.codes, phoneNumber);
+  return { userId: user.userId, token: user.accessToken };
 }
 
 async function openStreams(): Promise<number> {

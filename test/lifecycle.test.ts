@@ -9,7 +9,7 @@ import { HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1/health_
 import { ErrorDetailSchema } from "../gen/parley/v1/errors_pb.js";
 import { GoAwayReason } from "../gen/parley/v1/session_pb.js";
 import { textMessage } from "./helpers/chat.ts";
-import { eventually, newPhone, startTestParley, type TestParley, tempDataDir } from "./helpers/parley.ts";
+import { newPhone, signInOn, startTestParley, type TestParley, tempDataDir } from "./helpers/parley.ts";
 import { spawnParley } from "./helpers/process.ts";
 
 describe("liveness", () => {
@@ -94,23 +94,9 @@ describe("graceful shutdown", () => {
   test("SIGTERM sends GoAway(SERVER_DRAINING), exits 0, and every message is there after restart", async () => {
     const dataDir = tempDataDir();
     const server = await spawnParley({ dataDir });
-    const phone = newPhone();
-    await server.clients.identity.requestCode({ phoneNumber: phone });
-    await eventually("code", () => server.codes.has(phone));
-    const me = await server.clients.identity.verifyCode({
-      phoneNumber: phone,
-      code: server.codes.get(phone) ?? "",
-      deviceName: "d",
-    });
-    const token = me.tokens?.accessToken ?? "";
-    const peerPhone = newPhone();
-    await server.clients.identity.requestCode({ phoneNumber: peerPhone });
-    await eventually("code", () => server.codes.has(peerPhone));
-    const peer = await server.clients.identity.verifyCode({
-      phoneNumber: peerPhone,
-      code: server.codes.get(peerPhone) ?? "",
-      deviceName: "d",
-    });
+    const me = await signInOn(server.clients, server.codes, newPhone());
+    const token = me.accessToken;
+    const peer = await signInOn(server.clients, server.codes, newPhone());
     const { conversation } = await server.clients.conversations.getOrCreateDirect(
       { peerUserId: peer.userId },
       { headers: bearer(token) },

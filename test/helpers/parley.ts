@@ -81,21 +81,28 @@ function testParley(
     clients,
     inbox: { codes },
     dataDir,
-    async signIn(phoneNumber, deviceName = "test device") {
-      await clients.identity.requestCode({ phoneNumber });
-      const deadline = Date.now() + 5_000;
-      while (!codes.has(phoneNumber) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-      const res = await clients.identity.verifyCode({ phoneNumber, code: codes.get(phoneNumber) ?? "", deviceName });
-      codes.delete(phoneNumber);
-      return {
-        userId: res.userId,
-        deviceId: res.deviceId,
-        accessToken: res.tokens?.accessToken ?? "",
-        refreshToken: res.tokens?.refreshToken ?? "",
-        phoneNumber,
-      };
-    },
+    signIn: (phoneNumber, deviceName) => signInOn(clients, codes, phoneNumber, deviceName),
     stop,
+  };
+}
+
+/** Signs a new device in through the real RPCs, reading the code from `codes` (the server's log or inbox). */
+export async function signInOn(
+  clients: ParleyClients,
+  codes: Map<string, string>,
+  phoneNumber: string,
+  deviceName = "test device",
+): Promise<SignedIn> {
+  codes.delete(phoneNumber);
+  await clients.identity.requestCode({ phoneNumber });
+  await eventually(`code for ${phoneNumber}`, () => codes.has(phoneNumber), 5_000);
+  const res = await clients.identity.verifyCode({ phoneNumber, code: codes.get(phoneNumber) ?? "", deviceName });
+  return {
+    userId: res.userId,
+    deviceId: res.deviceId,
+    accessToken: res.tokens?.accessToken ?? "",
+    refreshToken: res.tokens?.refreshToken ?? "",
+    phoneNumber,
   };
 }
 
