@@ -76,6 +76,7 @@ export class DeviceStream {
   readonly #autoAck: boolean;
   readonly #echoes = new Map<bigint, () => void>();
   #nextNonce = 1n;
+  #ended = false;
 
   constructor(client: Client<typeof SessionService>, options: DeviceStreamOptions, listener: StreamListener = {}) {
     this.#listener = listener;
@@ -93,11 +94,19 @@ export class DeviceStream {
     const responses = client.connect(this.#queue, { headers: bearer(options.accessToken), signal: this.#abort.signal });
     this.ended = (async () => {
       try {
-        for await (const frame of responses) this.#handle(frame, readyResolve, caughtUpResolve);
+        for await (const frame of responses) {
+          try {
+            this.#handle(frame, readyResolve, caughtUpResolve);
+          } catch (error) {
+            // A listener's bug must not end the stream; it is reported, not swallowed.
+            process.emitWarning(`DeviceStream listener failed: ${error instanceof Error ? error.stack : error}`);
+          }
+        }
         return undefined;
       } catch (error) {
         return error as Error;
       } finally {
+        this.#ended = true;
         for (const waiters of this.#pending.values()) {
           for (const waiter of waiters) waiter.reject(new Error("the stream ended before the send result arrived"));
         }
@@ -108,6 +117,7 @@ export class DeviceStream {
 
   /** Sends a message and resolves with its SendResult. */
   send(request: Omit<MessageInitShape<typeof SendMessageRequestSchema>, "$typeName">): Promise<SendResult> {
+    if (this.#ended) return Promise.reject(new Error("the stream has ended"));
     const clientMessageId = request.clientMessageId ?? "";
     const result = new Promise<SendResult>((resolve, reject) => {
       const waiters = this.#pending.get(clientMessageId) ?? [];
@@ -133,6 +143,7 @@ export class DeviceStream {
 
   /** Sends a heartbeat and resolves when the server echoes it (it handles frames in order). */
   ping(): Promise<void> {
+    if (this.#ended) return Promise.reject(new Error("the stream has ended"));
     const nonce = this.#nextNonce++;
     const echoed = new Promise<void>((resolve) => this.#echoes.set(nonce, resolve));
     this.#queue.push(create(ConnectRequestSchema, { frame: { case: "heartbeat", value: { nonce, echo: false } } }));

@@ -6,6 +6,9 @@ import { startParley } from "./server.ts";
 const config = configFromEnv();
 const logger = createLogger({ level: config.logLevel });
 
+// A closed log pipe (for example `npm start | tee` stopped with Ctrl-C) must not kill the server.
+process.stdout.on("error", () => {});
+
 process.on("unhandledRejection", (reason) => {
   logger.error("unhandled rejection (a bug)", { error: reason });
 });

@@ -480,7 +480,8 @@ export declare const GoAwayReasonSchema: GenEnum<GoAwayReason>;
  *    cumulatively (Ack.through_delivery_id). At most `window` deliveries are unacked at a time;
  *    when the window is full the server waits for acks and drops nothing: events are
  *    re-read from storage when room opens. Acks advance the device's stored cursors and the
- *    member's delivered watermark, which other members see as ReceiptUpdate.
+ *    member's delivered watermark, which other members see as ReceiptUpdate. ReceiptUpdate frames
+ *    carry changes made while the stream is open; GetConversation returns the current watermarks.
  * 4. Each SendMessageRequest gets exactly one SendResult, in the order the sends were made.
  *    The server reads the next client frame only after handling the previous one, so a client
  *    sending faster than it is served is slowed by HTTP/2 flow control, never dropped.
