@@ -10,8 +10,7 @@ import { MessagingService } from "../../gen/parley/v1/messaging_pb.js";
 import { SessionService } from "../../gen/parley/v1/session_pb.js";
 import type { EventBus } from "../bus/ports.ts";
 import { createFanoutWorker } from "../fanout/worker.ts";
-import { SessionRegistry } from "../gateway/registry.ts";
-import { createSessionService } from "../gateway/session-service.ts";
+import { composeGateway } from "../gateway/compose.ts";
 import { createHealthService, type HealthState } from "../health/service.ts";
 import {
   SqliteDeviceStore,
@@ -19,22 +18,11 @@ import {
   SqliteRefreshTokenStore,
   SqliteUserStore,
 } from "../identity/adapters/sqlite.ts";
-import { createAuthenticator } from "../identity/authenticator.ts";
+import { composeIdentity } from "../identity/compose.ts";
 import type { CodeSender } from "../identity/ports.ts";
-import { createIdentityService } from "../identity/service.ts";
-import { createDeviceSessions } from "../identity/sessions.ts";
-import { createSignIn, defaultSignInLimits } from "../identity/sign-in.ts";
-import { createTokenIssuer } from "../identity/tokens.ts";
-import { createAccess } from "../messaging/access.ts";
 import { SqliteConversationStore, SqliteEventLog, SqliteReceiptStore } from "../messaging/adapters/sqlite.ts";
-import { createConversationService } from "../messaging/conversation-service.ts";
-import { createConversations } from "../messaging/conversations.ts";
-import { createHistory } from "../messaging/history.ts";
-import { defaultMessagingLimits } from "../messaging/limits.ts";
-import { createMessagingService } from "../messaging/messaging-service.ts";
-import type { UserDirectory } from "../messaging/ports.ts";
-import { createReceipts } from "../messaging/receipts.ts";
-import { createSend } from "../messaging/send.ts";
+import { userDirectory } from "../messaging/adapters/user-store-directory.ts";
+import { composeMessaging } from "../messaging/compose.ts";
 import { createAuthInterceptor } from "../shared/auth.ts";
 import type { Clock, IdGenerator } from "../shared/clock.ts";
 import { createErrorInterceptor } from "../shared/error-interceptor.ts";
@@ -57,97 +45,80 @@ export interface WiringDeps {
 
 export function wireServices(deps: WiringDeps) {
   const { config, db, bus, clock, ids, logger, metrics } = deps;
-  const limits = { ...defaultMessagingLimits };
+  const tokens = { secret: deps.secret, accessTokenTtlMs: config.accessTokenTtlMs };
 
-  // identity
-  const users = new SqliteUserStore(db);
-  const devices = new SqliteDeviceStore(db);
-  const refreshTokens = new SqliteRefreshTokenStore(db);
-  const tokens = createTokenIssuer({ secret: deps.secret, clock, accessTtlMs: config.accessTokenTtlMs });
-  const signInLimits = { ...defaultSignInLimits, codeTtlMs: config.codeTtlMs };
-  const signIn = createSignIn({
-    users,
+  const identityStores = {
+    users: new SqliteUserStore(db),
     codes: new SqliteLoginCodeStore(db),
-    devices,
-    refreshTokens,
+    devices: new SqliteDeviceStore(db),
+    refreshTokens: new SqliteRefreshTokenStore(db),
+  };
+  const identity = composeIdentity({
+    stores: identityStores,
+    bus,
     codeSender: deps.codeSender,
     tokens,
+    codeTtlMs: config.codeTtlMs,
     clock,
     ids,
-    logger: logger.child({ service: "identity" }),
-    limits: signInLimits,
+    logger,
   });
-  const sessions = createDeviceSessions({ devices, refreshTokens, tokens, signIn, bus, clock, logger });
-  const authenticator = createAuthenticator({ tokens, devices });
 
-  // conversations and messaging
-  const store = new SqliteConversationStore(db);
-  const log = new SqliteEventLog(db);
-  const receiptStore = new SqliteReceiptStore(db);
-  const directory: UserDirectory = {
-    find: async (userIds) => (await users.findByIds(userIds)).map((u) => ({ userId: u.userId, displayName: u.displayName })),
-  };
-  const access = createAccess(store);
-  const send = createSend({ access, log, bus, clock, ids, limits });
-  const history = createHistory({ access, store, log, receipts: receiptStore });
-  const receipts = createReceipts({ access, store, receipts: receiptStore, bus });
-  const conversations = createConversations({ access, store, log, users: directory, bus, clock, ids, limits });
-  const messagingImpl = createMessagingService({
-    send: async (caller, req) => {
-      const result = await send(caller, req);
-      metrics.sends.inc({ duplicate: String(result.duplicate) });
-      return result;
+  const conversations = new SqliteConversationStore(db);
+  const messaging = composeMessaging({
+    stores: {
+      conversations,
+      log: new SqliteEventLog(db),
+      receipts: new SqliteReceiptStore(db),
+      users: userDirectory(identityStores.users),
     },
-    history,
-    receipts,
+    bus,
+    clock,
+    ids,
+    metrics,
   });
 
   const interceptors: Interceptor[] = [
     createErrorInterceptor(logger, (procedure, code) => metrics.errors.inc({ procedure, code: String(code) })),
-    createAuthInterceptor(authenticator),
+    createAuthInterceptor(identity.authenticator),
   ];
 
-  // gateway: calls messaging through the in-process transport, with the device's own token
+  // The gateway calls messaging through the in-process transport, with the device's own token.
   const internalMessaging = createClient(
     MessagingService,
-    createRouterTransport((router) => router.service(MessagingService, messagingImpl), { router: { interceptors } }),
+    createRouterTransport((router) => router.service(MessagingService, messaging.messagingService), { router: { interceptors } }),
   );
-  const registry = new SessionRegistry({ clock, heartbeatIntervalMs: config.heartbeatIntervalMs });
-  const sessionService = createSessionService({
-    registry,
+  const gateway = composeGateway({
     messaging: internalMessaging,
-    clock,
-    logger: logger.child({ service: "gateway" }),
     settings: {
-      window: config.window,
-      maxWindow: 1024,
       heartbeatIntervalMs: config.heartbeatIntervalMs,
-      maxMessageBytes: limits.maxMessageBytes,
-      pageSize: 500,
-      helloTimeoutMs: 10_000,
+      window: config.window,
+      maxMessageBytes: messaging.limits.maxMessageBytes,
     },
-    onStreamCount: (delta) => metrics.openStreams.inc(delta),
+    clock,
+    logger,
+    metrics,
   });
 
-  // fanout: in this process it hands events straight to the local registry
+  // Fanout in this process hands events straight to the local registry.
   const fanout = createFanoutWorker({
     bus,
-    store,
+    store: conversations,
     router: {
       deliverEvent: async (userIds, event) => {
         metrics.deliveries.inc();
-        await registry.deliverEvent(userIds, event);
+        await gateway.registry.deliverEvent(userIds, event);
       },
-      deliverReceipt: (userIds, receipt) => registry.deliverReceipt(userIds, receipt),
-      closeDevice: (deviceId) => registry.closeDevice(deviceId),
+      deliverReceipt: (userIds, receipt) => gateway.registry.deliverReceipt(userIds, receipt),
+      closeDevice: (deviceId) => gateway.registry.closeDevice(deviceId),
     },
   });
 
   const routes = (router: ConnectRouter) => {
-    router.service(IdentityService, createIdentityService({ signIn, sessions, users, limits: signInLimits }));
-    router.service(ConversationService, createConversationService({ conversations, access, store, users: directory }));
-    router.service(MessagingService, messagingImpl);
-    router.service(SessionService, sessionService);
+    router.service(IdentityService, identity.service);
+    router.service(ConversationService, messaging.conversationService);
+    router.service(MessagingService, messaging.messagingService);
+    router.service(SessionService, gateway.sessionService);
     router.service(
       Health,
       createHealthService(
@@ -157,5 +128,5 @@ export function wireServices(deps: WiringDeps) {
     );
   };
 
-  return { routes, interceptors, registry, fanout };
+  return { routes, interceptors, registry: gateway.registry, fanout };
 }

@@ -1,19 +1,34 @@
 // The streams this gateway holds, by device and by user; one stream per device. It is also the
-// local DeliveryRouter: fanout in the same process hands events straight to the sessions.
+// local DeliveryRouter (fanout in the same process hands events straight to the sessions), and,
+// given a RouteRegistry, it publishes where each device is held so remote fanout can find it.
 import type { ConversationEvent, ReceiptUpdate } from "../../gen/parley/v1/events_pb.js";
 import { GoAwayReason } from "../../gen/parley/v1/session_pb.js";
 import type { DeliveryRouter } from "../fanout/ports.ts";
 import type { Clock } from "../shared/clock.ts";
+import type { Logger } from "../shared/logger.ts";
 import type { DeviceSession } from "./device-session.ts";
+import type { Route, RouteRegistry } from "./ports.ts";
+
+export interface RoutePublishing {
+  registry: RouteRegistry;
+  /** This gateway's internal address, which fanout dials. */
+  gatewayId: string;
+  logger: Logger;
+}
 
 export class SessionRegistry implements DeliveryRouter {
   readonly #byDevice = new Map<string, DeviceSession>();
   readonly #byUser = new Map<string, Set<DeviceSession>>();
   readonly #clock: Clock;
+  readonly #routes: RoutePublishing | undefined;
+  readonly #routeTtlMs: number;
   #ticker: NodeJS.Timeout | undefined;
 
-  constructor(options: { clock: Clock; heartbeatIntervalMs: number }) {
+  constructor(options: { clock: Clock; heartbeatIntervalMs: number; routes?: RoutePublishing }) {
     this.#clock = options.clock;
+    this.#routes = options.routes;
+    // A route outlives two missed refreshes, so one slow tick does not make a device unreachable.
+    this.#routeTtlMs = 3 * options.heartbeatIntervalMs;
     // One timer for all sessions rather than one per stream.
     this.#ticker = setInterval(() => this.#tick(), options.heartbeatIntervalMs);
     this.#ticker.unref();
@@ -34,25 +49,58 @@ export class SessionRegistry implements DeliveryRouter {
     const sessions = this.#byUser.get(session.caller.userId) ?? new Set();
     sessions.add(session);
     this.#byUser.set(session.caller.userId, sessions);
+    this.#publish("register", (r) => r.register(this.#routeOf(session), this.#routeTtlMs));
   }
 
   remove(session: DeviceSession): void {
-    if (this.#byDevice.get(session.deviceId) === session) this.#byDevice.delete(session.deviceId);
+    if (this.#byDevice.get(session.deviceId) !== session) return;
+    this.#byDevice.delete(session.deviceId);
     const sessions = this.#byUser.get(session.caller.userId);
     sessions?.delete(session);
     if (sessions?.size === 0) this.#byUser.delete(session.caller.userId);
+    this.#publish("unregister", (r) => r.unregister(this.#routeOf(session)));
+  }
+
+  /** Offers an event to the users' streams here; returns how many streams got it. */
+  offerEvent(userIds: string[], event: ConversationEvent): number {
+    let offered = 0;
+    for (const userId of userIds) {
+      for (const session of this.#byUser.get(userId) ?? []) {
+        session.offer(event);
+        offered++;
+      }
+    }
+    return offered;
+  }
+
+  offerReceipt(userIds: string[], receipt: ReceiptUpdate): number {
+    let offered = 0;
+    for (const userId of userIds) {
+      for (const session of this.#byUser.get(userId) ?? []) {
+        session.offerReceipt(receipt);
+        offered++;
+      }
+    }
+    return offered;
   }
 
   async deliverEvent(userIds: string[], event: ConversationEvent): Promise<void> {
-    for (const userId of userIds) for (const session of this.#byUser.get(userId) ?? []) session.offer(event);
+    this.offerEvent(userIds, event);
   }
 
   async deliverReceipt(userIds: string[], receipt: ReceiptUpdate): Promise<void> {
-    for (const userId of userIds) for (const session of this.#byUser.get(userId) ?? []) session.offerReceipt(receipt);
+    this.offerReceipt(userIds, receipt);
+  }
+
+  /** Ends the device's stream here with GoAway(REVOKED); returns whether this gateway held it. */
+  closeStream(deviceId: string): boolean {
+    const session = this.#byDevice.get(deviceId);
+    session?.goAway(GoAwayReason.REVOKED, "this device was signed out");
+    return session !== undefined;
   }
 
   async closeDevice(deviceId: string): Promise<void> {
-    this.#byDevice.get(deviceId)?.goAway(GoAwayReason.REVOKED, "this device was signed out");
+    this.closeStream(deviceId);
   }
 
   /** Tells every stream to reconnect elsewhere; used when the server drains. */
@@ -67,8 +115,26 @@ export class SessionRegistry implements DeliveryRouter {
     this.#ticker = undefined;
   }
 
+  #routeOf(session: DeviceSession): Route {
+    return {
+      deviceId: session.deviceId,
+      userId: session.caller.userId,
+      gatewayId: this.#routes?.gatewayId ?? "",
+      sessionId: session.sessionId,
+    };
+  }
+
+  /** Route bookkeeping never blocks or fails a stream: a missed update heals on the next tick. */
+  #publish(what: string, operation: (registry: RouteRegistry) => Promise<void>): void {
+    const routes = this.#routes;
+    if (!routes) return;
+    operation(routes.registry).catch((error) => routes.logger.warn("route update failed", { what, error: String(error) }));
+  }
+
   #tick(): void {
     const now = this.#clock.now();
     for (const session of [...this.#byDevice.values()]) if (!session.tick(now)) this.remove(session);
+    const held = [...this.#byDevice.values()].map((s) => this.#routeOf(s));
+    if (held.length > 0) this.#publish("refresh", (r) => r.refresh(held, this.#routeTtlMs));
   }
 }

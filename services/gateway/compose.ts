@@ -1,0 +1,44 @@
+// Builds a gateway: the session stream service, its registry of streams and the internal
+// delivery service, over a MessagingService client (in-process or gRPC).
+import type { Client } from "@connectrpc/connect";
+import type { MessagingService } from "../../gen/parley/v1/messaging_pb.js";
+import type { Clock } from "../shared/clock.ts";
+import type { Logger } from "../shared/logger.ts";
+import type { Metrics } from "../shared/metrics.ts";
+import { createGatewayInternalService } from "./internal-service.ts";
+import { type RoutePublishing, SessionRegistry } from "./registry.ts";
+import { createSessionService } from "./session-service.ts";
+
+export interface GatewaySettings {
+  heartbeatIntervalMs: number;
+  window: number;
+  maxMessageBytes: number;
+}
+
+export function composeGateway(deps: {
+  messaging: Client<typeof MessagingService>;
+  settings: GatewaySettings;
+  clock: Clock;
+  logger: Logger;
+  metrics: Metrics;
+  routes?: RoutePublishing;
+}) {
+  const { settings, clock, metrics } = deps;
+  const registry = new SessionRegistry({ clock, heartbeatIntervalMs: settings.heartbeatIntervalMs, routes: deps.routes });
+  const sessionService = createSessionService({
+    registry,
+    messaging: deps.messaging,
+    clock,
+    logger: deps.logger.child({ service: "gateway" }),
+    settings: {
+      window: settings.window,
+      maxWindow: 1024,
+      heartbeatIntervalMs: settings.heartbeatIntervalMs,
+      maxMessageBytes: settings.maxMessageBytes,
+      pageSize: 500,
+      helloTimeoutMs: 10_000,
+    },
+    onStreamCount: (delta) => metrics.openStreams.inc(delta),
+  });
+  return { registry, sessionService, internalService: createGatewayInternalService(registry) };
+}
