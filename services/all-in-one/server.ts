@@ -2,10 +2,7 @@
 // embedded store, plus the metrics endpoint; stop() drains streams and flushes the store.
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer, type Http2Session } from "node:http2";
-import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { createMemoryBus } from "../bus/adapters/memory.ts";
 import { createHealthState } from "../health/service.ts";
 import { LogCodeSender } from "../identity/adapters/log-code-sender.ts";
@@ -13,6 +10,7 @@ import type { CodeSender } from "../identity/ports.ts";
 import { type Clock, createUuidV7Generator, systemClock } from "../shared/clock.ts";
 import { createLogger, type Logger } from "../shared/logger.ts";
 import { createMetrics, serveMetrics } from "../shared/metrics.ts";
+import { serve } from "../shared/serve.ts";
 import { closeDatabase, openDatabase } from "../storage/sqlite.ts";
 import type { ParleyConfig } from "./config.ts";
 import { wireServices } from "./wiring.ts";
@@ -60,20 +58,16 @@ export async function startParley(config: ParleyConfig, overrides: StartOverride
     secret: loadSecret(config.dataDir),
   });
   const workers = new AbortController();
-  wiring.fanout.run(workers.signal);
+  await wiring.fanout.run(workers.signal);
 
-  const h2sessions = new Set<Http2Session>();
-  const server = createServer(
-    connectNodeAdapter({ routes: wiring.routes, interceptors: wiring.interceptors, grpc: true, grpcWeb: true, connect: true }),
-  );
-  server.on("session", (session) => {
-    h2sessions.add(session);
-    session.on("close", () => h2sessions.delete(session));
-    // An abrupt disconnect surfaces as a session error; it must never take the process down.
-    session.on("error", (error) => logger.debug("http2 session error", { error: error.message }));
+  const served = await serve({
+    routes: wiring.routes,
+    interceptors: wiring.interceptors,
+    host: config.host,
+    port: config.port,
+    logger,
   });
-  await new Promise<void>((resolve, reject) => server.once("error", reject).listen(config.port, config.host, resolve));
-  const port = (server.address() as AddressInfo).port;
+  const port = served.port;
   const metricsServer = config.metricsPort >= 0 ? await serveMetrics(metrics, config.host, config.metricsPort) : undefined;
   logger.info("parley listening", { host: config.host, port, metricsPort: metricsServer?.port, dataDir: config.dataDir });
 
@@ -84,12 +78,7 @@ export async function startParley(config: ParleyConfig, overrides: StartOverride
     const deadline = Date.now() + config.drainTimeoutMs;
     while (wiring.registry.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     await new Promise((r) => setTimeout(r, 50)); // let GoAway frames reach the wire
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    for (const session of h2sessions) session.close();
-    setTimeout(() => {
-      for (const session of h2sessions) session.destroy();
-    }, 1_000).unref();
-    await closed;
+    await served.close();
     workers.abort();
     wiring.registry.stop();
     await bus.close();

@@ -110,7 +110,7 @@ export function wireServices(deps: WiringDeps) {
         await gateway.registry.deliverEvent(userIds, event);
       },
       deliverReceipt: (userIds, receipt) => gateway.registry.deliverReceipt(userIds, receipt),
-      closeDevice: (deviceId) => gateway.registry.closeDevice(deviceId),
+      closeDevice: (userId, deviceId) => gateway.registry.closeDevice(userId, deviceId),
     },
   });
 

@@ -10,5 +10,5 @@ export interface DeliveryRouter {
   /** Offers a receipt update to every connected device of these users. */
   deliverReceipt(userIds: string[], receipt: ReceiptUpdate): Promise<void>;
   /** Ends every stream of a device that was signed out. */
-  closeDevice(deviceId: string): Promise<void>;
+  closeDevice(userId: string, deviceId: string): Promise<void>;
 }

@@ -12,9 +12,12 @@ export function recipientsAt(members: MemberRecord[], sequence: bigint): string[
 
 export function createFanoutWorker(deps: { bus: EventBus; store: ConversationStore; router: DeliveryRouter }) {
   return {
-    /** Consumes until the signal aborts. */
-    run(signal: AbortSignal): void {
-      const unsubscribers = [
+    /**
+     * Consumes until the signal aborts. Resolves once every subscription is running, so events
+     * published afterwards are fanned out.
+     */
+    async run(signal: AbortSignal): Promise<void> {
+      const unsubscribers = await Promise.all([
         deps.bus.subscribe("conversation-events", "fanout", async (event) => {
           const members = await deps.store.members(event.conversationId);
           await deps.router.deliverEvent(recipientsAt(members, event.sequence), event);
@@ -27,12 +30,13 @@ export function createFanoutWorker(deps: { bus: EventBus; store: ConversationSto
           );
         }),
         deps.bus.subscribe("device-control", "fanout", async (control) => {
-          await deps.router.closeDevice(control.deviceId);
+          await deps.router.closeDevice(control.userId, control.deviceId);
         }),
-      ];
-      signal.addEventListener("abort", () => {
-        for (const unsubscribe of unsubscribers) unsubscribe();
-      });
+      ]);
+      // Failures to unsubscribe are the bus's to report; bus.close() stops everything anyway.
+      const stop = () => void Promise.allSettled(unsubscribers.map((unsubscribe) => unsubscribe()));
+      if (signal.aborted) stop();
+      else signal.addEventListener("abort", stop, { once: true });
     },
   };
 }

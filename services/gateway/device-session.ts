@@ -14,6 +14,7 @@ import { GoAwayReason } from "../../gen/parley/v1/session_pb.js";
 import type { Caller } from "../shared/auth.ts";
 import { invalidArgument, toPublicError, toStreamError } from "../shared/errors.ts";
 import type { Logger } from "../shared/logger.ts";
+import { tracer } from "../shared/tracing.ts";
 import type { SessionBackend } from "./backend.ts";
 import { Outbox } from "./outbox.ts";
 
@@ -275,7 +276,16 @@ export class DeviceSession {
 
   async #send(request: Parameters<SessionBackend["send"]>[0]): Promise<void> {
     try {
-      const sent = await this.#backend.send(request);
+      // Each send starts its own trace: it follows the message through storage, the bus and
+      // fanout to the recipients' gateways.
+      const sent = await tracer.startActiveSpan("SessionService/send", { root: true }, async (span) => {
+        span.setAttribute("parley.conversation_id", request.conversationId);
+        try {
+          return await this.#backend.send(request);
+        } finally {
+          span.end();
+        }
+      });
       this.outbox.push({
         case: "sendResult",
         value: { clientMessageId: request.clientMessageId, outcome: { case: "sent", value: sent } },

@@ -14,8 +14,12 @@ export interface RouteRegistry {
   register(route: Route, ttlMs: number): Promise<void>;
   /** Removes the route only if it still names this session, so a newer stream elsewhere is kept. */
   unregister(route: Route): Promise<void>;
-  /** Extends the lifetime of routes a gateway still holds (called on every heartbeat tick). */
+  /**
+   * Extends the lifetime of routes a gateway still holds (called on every heartbeat tick), and
+   * re-creates any that are missing (a restarted registry loses nothing for longer than a tick).
+   * A route that now names another session (a newer stream) is left alone.
+   */
   refresh(routes: Route[], ttlMs: number): Promise<void>;
-  /** The live routes of these users' devices (expired ones are left out). */
+  /** The live routes of these users' devices, each once (expired ones are left out). */
   lookup(userIds: string[]): Promise<Route[]>;
 }

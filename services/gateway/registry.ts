@@ -99,7 +99,7 @@ export class SessionRegistry implements DeliveryRouter {
     return session !== undefined;
   }
 
-  async closeDevice(deviceId: string): Promise<void> {
+  async closeDevice(_userId: string, deviceId: string): Promise<void> {
     this.closeStream(deviceId);
   }
 

@@ -19,12 +19,9 @@ export interface SessionDeps {
 }
 
 export function createDeviceSessions(deps: SessionDeps) {
-  async function revoke(deviceId: string): Promise<void> {
+  async function revoke(userId: string, deviceId: string): Promise<void> {
     await deps.devices.revoke(deviceId, deps.clock.now());
-    await deps.bus.publish("device-control", deviceId, {
-      deviceId,
-      reason: "revoked",
-    });
+    await deps.bus.publish("device-control", deviceId, { userId, deviceId, reason: "revoked" });
   }
 
   /**
@@ -42,7 +39,7 @@ export function createDeviceSessions(deps: SessionDeps) {
         deviceId: device.deviceId,
         userId: device.userId,
       });
-      await revoke(device.deviceId);
+      await revoke(device.userId, device.deviceId);
       throw unauthenticated("REFRESH_TOKEN_REUSED", "refresh token was already used; the session is revoked, sign in again");
     }
     return deps.signIn.issueTokens(device.userId, device.deviceId);
@@ -56,7 +53,7 @@ export function createDeviceSessions(deps: SessionDeps) {
         field: "device_id",
       });
     }
-    await revoke(deviceId);
+    await revoke(userId, deviceId);
     deps.logger.info("device revoked", { userId, deviceId });
   }
 

@@ -8,6 +8,7 @@ import type { EventBus } from "../bus/ports.ts";
 import type { Caller } from "../shared/auth.ts";
 import type { Clock, IdGenerator } from "../shared/clock.ts";
 import { invalidArgument } from "../shared/errors.ts";
+import { traceHeaders, withSpan } from "../shared/tracing.ts";
 import { requireClientId, requireId } from "../shared/validate.ts";
 import type { Access } from "./access.ts";
 import type { MessagingLimits } from "./limits.ts";
@@ -52,10 +53,15 @@ export function createSend(deps: SendDeps) {
       sentAt: timestampFromMs(deps.clock.now()),
       body: { case: "message", value: { clientMessageId, content } },
     });
-    const { event, duplicate } = await deps.log.append({ conversationId, event: draft, clientMessageId });
+    const { event, duplicate } = await withSpan("event-log append", () =>
+      deps.log.append({ conversationId, event: draft, clientMessageId }),
+    );
     // Published on retries too: if an earlier attempt stored the event but died before publishing,
     // the retry completes the fanout. Devices drop the duplicate by (conversation, sequence).
-    await deps.bus.publish("conversation-events", conversationId, event);
+    await withSpan("conversation-events publish", async (span) => {
+      span.setAttribute("parley.sequence", event.sequence.toString());
+      await deps.bus.publish("conversation-events", conversationId, event, traceHeaders());
+    });
     return create(SendMessageResponseSchema, {
       messageId: event.eventId,
       sequence: event.sequence,

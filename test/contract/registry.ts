@@ -1,7 +1,9 @@
 // The adapters every port contract runs against. A new adapter (Cassandra, Kafka, Redis) is added
 // here with a factory that builds fresh adapters per test and cleans them up; its entry may list
 // knownIssues (case title -> bug) while a case fails, and must give reasons for skipped cases.
+import { after } from "node:test";
 import { createMemoryBus } from "../../services/bus/adapters/memory.ts";
+import { MemoryRouteRegistry } from "../../services/gateway/adapters/memory-routes.ts";
 import {
   SqliteDeviceStore,
   SqliteLoginCodeStore,
@@ -10,9 +12,17 @@ import {
 } from "../../services/identity/adapters/sqlite.ts";
 import type { DeviceStore, LoginCodeStore, RefreshTokenStore, UserStore } from "../../services/identity/ports.ts";
 import { SqliteConversationStore, SqliteEventLog, SqliteReceiptStore } from "../../services/messaging/adapters/sqlite.ts";
+import { MemoryRateLimiter } from "../../services/shared/adapters/memory-rate-limit.ts";
+import type { ScratchKeyspace } from "../../services/storage/cassandra/scratch-keyspace.ts";
 import type { BusAdapters, BusFactoryOptions, EventBusContractOptions } from "./bus.contract.ts";
+import { kafkaBusFixture, kafkaTestRetry, manualClock, redisRateLimitFixture, redisRoutesFixture } from "./engine-fixtures.ts";
 import { type Cleanup, type ContractOptions, freshSqlite } from "./harness.ts";
 import type { MessagingAdapters } from "./messaging.contract.ts";
+import type { RateLimitAdapters, RateLimiterContractOptions } from "./rate-limit.contract.ts";
+import type { RouteAdapters } from "./routes.contract.ts";
+
+/** Engine adapters (Cassandra, Redis, Kafka) join the suites only with PARLEY_ENGINES=1 (`npm run engines:up` first). */
+const withEngines = process.env.PARLEY_ENGINES === "1";
 
 export interface IdentityAdapters extends Cleanup {
   users: UserStore;
@@ -66,6 +76,48 @@ export const messagingAdapters: AdapterEntry<() => Promise<MessagingAdapters>>[]
   },
 ];
 
+/** One migrated Cassandra keyspace per test process (creating one takes seconds); cases use unique ids. */
+let cassandraKeyspace: Promise<ScratchKeyspace> | undefined;
+async function cassandraClient() {
+  cassandraKeyspace ??= import("../../services/storage/cassandra/scratch-keyspace.ts").then((m) => m.openScratchKeyspace());
+  return (await cassandraKeyspace).client;
+}
+
+if (withEngines) {
+  after(async () => {
+    if (cassandraKeyspace) await (await cassandraKeyspace).drop();
+  });
+  identityAdapters.push({
+    name: "cassandra (cassandra-driver 4.10, Cassandra 5)",
+    make: async () => {
+      const client = await cassandraClient();
+      const m = await import("../../services/identity/adapters/cassandra.ts");
+      return {
+        users: new m.CassandraUserStore(client),
+        codes: new m.CassandraLoginCodeStore(client),
+        devices: new m.CassandraDeviceStore(client),
+        refreshTokens: new m.CassandraRefreshTokenStore(client),
+        cleanup: async () => {},
+      };
+    },
+  });
+  messagingAdapters.push({
+    name: "cassandra (cassandra-driver 4.10, Cassandra 5)",
+    make: async () => {
+      const client = await cassandraClient();
+      const m = await import("../../services/messaging/adapters/cassandra.ts");
+      return {
+        conversations: new m.CassandraConversationStore(client),
+        log: new m.CassandraEventLog(client),
+        receipts: new m.CassandraReceiptStore(client),
+        // Cassandra checks no references: members need no user rows.
+        seedUsers: async () => {},
+        cleanup: async () => {},
+      };
+    },
+  });
+}
+
 export interface BusEntry {
   name: string;
   make: (options: BusFactoryOptions) => Promise<BusAdapters>;
@@ -82,6 +134,64 @@ export const busAdapters: BusEntry[] = [
     options: {
       // 1 is the smallest queue (it exposes races at close); 4 a more usual small one.
       backpressure: { capacities: [1, 4] },
+      deadLetter: { skip: "the in-process bus has no dead-letter queue: it logs a failure and moves on" },
     },
   },
+];
+
+if (withEngines) {
+  busAdapters.push({
+    name: "kafka (kafkajs 2.2.4, Kafka 4 KRaft)",
+    make: kafkaBusFixture,
+    options: {
+      backpressure: {
+        skip: "Kafka's publish waits for the brokers' ack, not for consumers: the log absorbs a slow consumer (its lag grows)",
+      },
+      deadLetter: { attempts: kafkaTestRetry.attempts },
+    },
+  });
+}
+
+export const routeAdapters: AdapterEntry<() => Promise<RouteAdapters>>[] = [
+  {
+    name: "memory (in-process, manual clock)",
+    make: async () => {
+      const { clock, wait } = manualClock();
+      return { routes: new MemoryRouteRegistry(clock), wait, cleanup: async () => {} };
+    },
+  },
+  ...(withEngines ? [{ name: "redis (ioredis, Redis 7)", make: redisRoutesFixture }] : []),
+];
+
+export interface RateLimiterEntry {
+  name: string;
+  make: () => Promise<RateLimitAdapters>;
+  options: RateLimiterContractOptions;
+}
+
+export const rateLimiterAdapters: RateLimiterEntry[] = [
+  {
+    name: "memory (in-process, manual clock)",
+    make: async () => {
+      const { clock, wait } = manualClock();
+      return { limiter: new MemoryRateLimiter({ clock }), wait, cleanup: async () => {} };
+    },
+    options: { exactClock: "controlled" },
+  },
+  ...(withEngines
+    ? [
+        {
+          name: "redis (Lua, injected clock)",
+          make: () => redisRateLimitFixture("manual"),
+          options: { exactClock: "controlled" as const },
+        },
+        {
+          name: "redis (Lua, Redis TIME)",
+          make: () => redisRateLimitFixture("redis"),
+          options: {
+            exactClock: { skip: "the Redis server's clock cannot be moved; the injected-clock entry runs the same script" },
+          },
+        },
+      ]
+    : []),
 ];

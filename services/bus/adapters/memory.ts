@@ -1,13 +1,22 @@
 // The in-process bus of the embedded default: one bounded queue per (topic, group), handled in
 // order by one loop per group. A group with several subscribers hands each key to one of them.
 import type { Logger } from "../../shared/logger.ts";
-import type { EventBus, Handler, Topic, TopicPayloads } from "../ports.ts";
+import type { EventBus, Handler, MessageHeaders, Topic, TopicPayloads } from "../ports.ts";
+
+interface Item {
+  key: string;
+  value: unknown;
+  headers: MessageHeaders;
+}
+
+/** Shared by messages published without headers; frozen so no handler can alter another's. */
+const noHeaders: MessageHeaders = Object.freeze({});
 
 interface Group {
   topic: Topic;
   name: string;
   handlers: Handler<Topic>[];
-  queue: { key: string; value: unknown }[];
+  queue: Item[];
   /** Settles when the drain loop has emptied the queue; undefined while idle. */
   draining: Promise<void> | undefined;
 }
@@ -33,10 +42,10 @@ export function createMemoryBus(options: { logger: Logger; capacity?: number }):
     // Yield first: a loop that finished synchronously would clear `draining` before it is set.
     await undefined;
     while (group.queue.length > 0) {
-      const item = group.queue[0] as { key: string; value: unknown };
+      const item = group.queue[0] as Item;
       const handler = pick(group.handlers, item.key);
       try {
-        await handler?.(item.value as TopicPayloads[Topic], item.key);
+        await handler?.(item.value as TopicPayloads[Topic], item.key, item.headers);
       } catch (error) {
         options.logger.error("bus handler failed", { topic: group.topic, group: group.name, key: item.key, error });
       }
@@ -48,29 +57,33 @@ export function createMemoryBus(options: { logger: Logger; capacity?: number }):
     group.draining = undefined;
   }
 
-  async function enqueue(topic: Topic, key: string, value: unknown): Promise<void> {
+  async function enqueue(topic: Topic, key: string, value: unknown, headers: MessageHeaders): Promise<void> {
     while (!hasRoom()) await new Promise<void>((resolve) => (roomWaiter = resolve));
     if (closed) throw new Error("bus is closed");
     for (const group of groups.values()) {
       if (group.topic !== topic || group.handlers.length === 0) continue;
-      group.queue.push({ key, value });
+      group.queue.push({ key, value, headers });
       group.draining ??= drain(group);
     }
   }
 
   return {
-    publish(topic, key, value) {
+    publish(topic, key, value, headers) {
       if (closed) return Promise.reject(new Error("bus is closed"));
-      const mine = turn.then(() => enqueue(topic, key, value));
+      // Copied, so a publisher reusing its object cannot change what consumers see.
+      const own = headers ? Object.freeze({ ...headers }) : noHeaders;
+      const mine = turn.then(() => enqueue(topic, key, value, own));
       turn = mine.catch(() => {});
       return mine;
     },
-    subscribe(topic, name, handler) {
+    // Registration is synchronous, so a caller that does not await still subscribes before its
+    // next statement; the promise only matches the port (a durable bus must join its group).
+    async subscribe(topic, name, handler) {
       const id = `${topic}\u0000${name}`;
       const group: Group = groups.get(id) ?? { topic, name, handlers: [], queue: [], draining: undefined };
       groups.set(id, group);
       group.handlers.push(handler as Handler<Topic>);
-      return () => {
+      return async () => {
         group.handlers = group.handlers.filter((h) => h !== handler);
       };
     },

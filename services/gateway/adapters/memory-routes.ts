@@ -31,15 +31,21 @@ export class MemoryRouteRegistry implements RouteRegistry {
   async refresh(routes: Route[], ttlMs: number): Promise<void> {
     const expiresAt = this.#clock.now() + ttlMs;
     for (const route of routes) {
-      const entry = this.#byUser.get(route.userId)?.get(route.deviceId);
-      if (entry?.route.sessionId === route.sessionId) entry.expiresAt = expiresAt;
+      const devices = this.#byUser.get(route.userId) ?? new Map<string, Entry>();
+      const entry = devices.get(route.deviceId);
+      // Expired or missing: the gateway still holds the stream, so the route comes back.
+      const lost = !entry || entry.expiresAt <= this.#clock.now();
+      if (!lost && entry.route.sessionId !== route.sessionId) continue;
+      devices.set(route.deviceId, { route, expiresAt });
+      this.#byUser.set(route.userId, devices);
     }
   }
 
   async lookup(userIds: string[]): Promise<Route[]> {
     const now = this.#clock.now();
     const routes: Route[] = [];
-    for (const userId of userIds) {
+    // A user asked twice is answered once, so no device is offered an event twice.
+    for (const userId of new Set(userIds)) {
       for (const entry of this.#byUser.get(userId)?.values() ?? []) if (entry.expiresAt > now) routes.push(entry.route);
     }
     return routes;

@@ -1,0 +1,53 @@
+// A fanout worker as its own process (distributed mode): consumes events from Kafka, finds each
+// recipient device's gateway in Redis and hands the event to that gateway.
+import { type Client, createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { GatewayInternalService } from "../../gen/parley/internal/v1/gateway_pb.js";
+import { serviceConfigFromEnv } from "../runtime/config.ts";
+import { openCassandra, openKafkaBus, openRedisRoutes } from "../runtime/engines.ts";
+import { createProcessContext, runService } from "../runtime/lifecycle.ts";
+import { clientTracingInterceptor } from "../shared/tracing.ts";
+import { createRemoteRouter } from "./remote-router.ts";
+import { createFanoutWorker } from "./worker.ts";
+
+const config = serviceConfigFromEnv();
+const context = createProcessContext("fanout", config);
+const cassandra = await openCassandra(context.logger);
+const redis = await openRedisRoutes(context.logger);
+const bus = await openKafkaBus(context.logger, "fanout");
+const gateways = new Map<string, Client<typeof GatewayInternalService>>();
+const router = createRemoteRouter({
+  routes: redis.routes,
+  gateway(gatewayId) {
+    let client = gateways.get(gatewayId);
+    if (!client) {
+      client = createClient(
+        GatewayInternalService,
+        createGrpcTransport({ baseUrl: gatewayId, interceptors: [clientTracingInterceptor()] }),
+      );
+      gateways.set(gatewayId, client);
+    }
+    return client;
+  },
+  logger: context.logger,
+});
+const workers = new AbortController();
+const counted = {
+  ...router,
+  deliverEvent: async (userIds: string[], event: Parameters<typeof router.deliverEvent>[1]) => {
+    context.metrics.deliveries.inc();
+    await router.deliverEvent(userIds, event);
+  },
+};
+await createFanoutWorker({ bus, store: cassandra.messaging.conversations, router: counted }).run(workers.signal);
+await runService("fanout", config, context, {
+  routes: () => {},
+  serviceNames: [],
+  authenticator: undefined,
+  async stop() {
+    workers.abort();
+    await bus.close();
+    await redis.close();
+    await cassandra.close();
+  },
+});

@@ -1,0 +1,50 @@
+// Delivery across processes: find each recipient device's gateway in the route registry and call
+// that gateway's internal Deliver RPC, one call per gateway per event.
+
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { type Client, Code, ConnectError } from "@connectrpc/connect";
+import type { DeliverRequestSchema, GatewayInternalService } from "../../gen/parley/internal/v1/gateway_pb.js";
+import type { RouteRegistry } from "../gateway/ports.ts";
+import type { Logger } from "../shared/logger.ts";
+import type { DeliveryRouter } from "./ports.ts";
+
+type Payload = MessageInitShape<typeof DeliverRequestSchema>["payload"];
+
+export function createRemoteRouter(deps: {
+  routes: RouteRegistry;
+  gateway: (gatewayId: string) => Client<typeof GatewayInternalService>;
+  logger: Logger;
+}): DeliveryRouter {
+  async function send(gatewayId: string, userIds: string[], payload: Payload): Promise<void> {
+    try {
+      await deps.gateway(gatewayId).deliver({ userIds, payload }, { timeoutMs: 5_000 });
+    } catch (error) {
+      // A gateway that cannot be reached has died or is draining: its devices reconnect to
+      // another gateway and catch up from storage, so its stale route is skipped, not retried.
+      if (error instanceof ConnectError && (error.code === Code.Unavailable || error.code === Code.Canceled)) {
+        deps.logger.warn("gateway unreachable; its devices will resume from storage", { gatewayId, code: Code[error.code] });
+        return;
+      }
+      throw error;
+    }
+  }
+
+  async function fanOut(userIds: string[], payload: Payload): Promise<void> {
+    const byGateway = new Map<string, Set<string>>();
+    for (const route of await deps.routes.lookup(userIds)) {
+      const users = byGateway.get(route.gatewayId) ?? new Set<string>();
+      users.add(route.userId);
+      byGateway.set(route.gatewayId, users);
+    }
+    await Promise.all([...byGateway].map(([gatewayId, users]) => send(gatewayId, [...users], payload)));
+  }
+
+  return {
+    deliverEvent: (userIds, event) => fanOut(userIds, { case: "event", value: event }),
+    deliverReceipt: (userIds, receipt) => fanOut(userIds, { case: "receipt", value: receipt }),
+    async closeDevice(userId, deviceId) {
+      const routes = (await deps.routes.lookup([userId])).filter((r) => r.deviceId === deviceId);
+      await Promise.all(routes.map((r) => send(r.gatewayId, [], { case: "closeDeviceId", value: deviceId })));
+    },
+  };
+}

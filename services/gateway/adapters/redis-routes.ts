@@ -1,0 +1,152 @@
+// Routes in Redis, shared by every gateway and fanout worker. Redis 7.0 cannot expire one field
+// of a hash, so each route is its own key with a PX lifetime, and a set per user lists the
+// user's device ids (cleaned when lookup finds a route gone). All keys of one user share the
+// hash tag {userId}, so each script touches one cluster slot. Losing Redis loses no message:
+// gateways re-create their routes on the next heartbeat tick (refresh).
+import type { Redis } from "ioredis";
+import { defineScript } from "../../storage/redis.ts";
+import type { Route, RouteRegistry } from "../ports.ts";
+
+// The set lives as long as its longest-lived route: NX sets a lifetime on a new set, GT only
+// ever lengthens it.
+const touchSet = `
+redis.call('SADD', KEYS[2], ARGV[3])
+redis.call('PEXPIRE', KEYS[2], ARGV[2], 'NX')
+redis.call('PEXPIRE', KEYS[2], ARGV[2], 'GT')
+`;
+
+// KEYS route, user set; ARGV route JSON, ttl ms, device id.
+const registerLua = `
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+${touchSet}
+return 1
+`;
+
+// KEYS route, user set; ARGV route JSON, ttl ms, device id, session id. Extends the route, or
+// re-creates it when it is missing (Redis lost it); leaves a route of another (newer) session.
+const refreshLua = `
+local current = redis.call('GET', KEYS[1])
+if current and cjson.decode(current).sessionId ~= ARGV[4] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+${touchSet}
+return 1
+`;
+
+// KEYS route, user set; ARGV session id, device id. Compare-and-delete on the session.
+const unregisterLua = `
+local current = redis.call('GET', KEYS[1])
+if current and cjson.decode(current).sessionId ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('SREM', KEYS[2], ARGV[2])
+return 1
+`;
+
+// KEYS user set, then route keys; ARGV the matching device ids. Drops ids whose route expired,
+// checked in the script so a route registered meanwhile is never dropped from the set.
+const pruneLua = `
+for i = 2, #KEYS do
+  if redis.call('EXISTS', KEYS[i]) == 0 then redis.call('SREM', KEYS[1], ARGV[i - 1]) end
+end
+return 1
+`;
+
+/** Refresh is sent in pipelines of this many routes (a gateway may hold many thousands). */
+const pipelineChunk = 500;
+
+export class RedisRouteRegistry implements RouteRegistry {
+  readonly #client: Redis;
+  readonly #prefix: string;
+  readonly #register: ReturnType<typeof defineScript>;
+  readonly #refresh: ReturnType<typeof defineScript>;
+  readonly #unregister: ReturnType<typeof defineScript>;
+  readonly #prune: ReturnType<typeof defineScript>;
+
+  /** `prefix` ("parley:") namespaces the keys; tests use a fresh one. */
+  constructor(client: Redis, options: { prefix?: string } = {}) {
+    this.#client = client;
+    this.#prefix = options.prefix ?? "parley:";
+    this.#register = defineScript(client, "parleyRouteRegister", registerLua);
+    this.#refresh = defineScript(client, "parleyRouteRefresh", refreshLua);
+    this.#unregister = defineScript(client, "parleyRouteUnregister", unregisterLua);
+    this.#prune = defineScript(client, "parleyRoutePrune", pruneLua);
+  }
+
+  #routeKey(userId: string, deviceId: string): string {
+    return `${this.#prefix}route:{${userId}}:${deviceId}`;
+  }
+
+  #devicesKey(userId: string): string {
+    return `${this.#prefix}routes:{${userId}}`;
+  }
+
+  async register(route: Route, ttlMs: number): Promise<void> {
+    await this.#register.run(
+      [this.#routeKey(route.userId, route.deviceId), this.#devicesKey(route.userId)],
+      [encode(route), Math.ceil(ttlMs), route.deviceId],
+    );
+  }
+
+  async unregister(route: Route): Promise<void> {
+    await this.#unregister.run(
+      [this.#routeKey(route.userId, route.deviceId), this.#devicesKey(route.userId)],
+      [route.sessionId, route.deviceId],
+    );
+  }
+
+  async refresh(routes: Route[], ttlMs: number): Promise<void> {
+    for (let i = 0; i < routes.length; i += pipelineChunk) {
+      const pipeline = this.#client.pipeline();
+      for (const route of routes.slice(i, i + pipelineChunk)) {
+        this.#refresh.queue(
+          pipeline,
+          [this.#routeKey(route.userId, route.deviceId), this.#devicesKey(route.userId)],
+          [encode(route), Math.ceil(ttlMs), route.deviceId, route.sessionId],
+        );
+      }
+      throwFirstError(await pipeline.exec());
+    }
+  }
+
+  async lookup(userIds: string[]): Promise<Route[]> {
+    const users = [...new Set(userIds)];
+    if (users.length === 0) return [];
+    // Round trip 1: every user's device ids.
+    const members = this.#client.pipeline();
+    for (const userId of users) members.smembers(this.#devicesKey(userId));
+    const deviceIds = throwFirstError(await members.exec()) as string[][];
+    // Round trip 2: one MGET per user (one slot each), in one pipeline.
+    const reads = this.#client.pipeline();
+    const asked = users.map((userId, i) => ({ userId, devices: deviceIds[i] ?? [] })).filter((u) => u.devices.length > 0);
+    for (const { userId, devices } of asked) reads.mget(devices.map((d) => this.#routeKey(userId, d)));
+    const values = throwFirstError(await reads.exec()) as (string | null)[][];
+    const routes: Route[] = [];
+    const prune = this.#client.pipeline();
+    let stale = 0;
+    for (const [i, { userId, devices }] of asked.entries()) {
+      const gone: string[] = [];
+      for (const [j, value] of (values[i] ?? []).entries()) {
+        if (value === null) gone.push(devices[j] as string);
+        else routes.push(JSON.parse(value) as Route);
+      }
+      if (gone.length === 0) continue;
+      stale += gone.length;
+      this.#prune.queue(prune, [this.#devicesKey(userId), ...gone.map((d) => this.#routeKey(userId, d))], gone);
+    }
+    if (stale > 0) throwFirstError(await prune.exec());
+    return routes;
+  }
+}
+
+function encode(route: Route): string {
+  const { deviceId, userId, gatewayId, sessionId } = route;
+  return JSON.stringify({ deviceId, userId, gatewayId, sessionId });
+}
+
+/** Pipeline results as values; the first failed command fails the call. */
+function throwFirstError(results: [Error | null, unknown][] | null): unknown[] {
+  if (!results) throw new Error("redis pipeline was discarded");
+  return results.map(([error, value]) => {
+    if (error) throw error;
+    return value;
+  });
+}

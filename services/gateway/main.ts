@@ -1,0 +1,72 @@
+// A gateway as its own process (distributed mode): holds device streams, calls messaging over
+// gRPC, publishes where each device is held in Redis and takes deliveries from fanout workers.
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { GatewayInternalService } from "../../gen/parley/internal/v1/gateway_pb.js";
+import { MessagingService } from "../../gen/parley/v1/messaging_pb.js";
+import { SessionService } from "../../gen/parley/v1/session_pb.js";
+import { composeAuthenticator } from "../identity/compose.ts";
+import { defaultMessagingLimits } from "../messaging/limits.ts";
+import { balancedTransport } from "../runtime/balanced-transport.ts";
+import { serviceConfigFromEnv } from "../runtime/config.ts";
+import { openCassandra, openRedisRoutes } from "../runtime/engines.ts";
+import { createProcessContext, runService } from "../runtime/lifecycle.ts";
+import { systemClock } from "../shared/clock.ts";
+import { clientTracingInterceptor } from "../shared/tracing.ts";
+import { composeGateway } from "./compose.ts";
+import type { RouteRegistry } from "./ports.ts";
+
+const config = serviceConfigFromEnv();
+const context = createProcessContext("gateway", config);
+if (config.messagingUrls.length === 0) throw new Error("PARLEY_MESSAGING_URLS must name at least one messaging instance");
+const cassandra = await openCassandra(context.logger);
+const redis = await openRedisRoutes(context.logger);
+const messaging = createClient(
+  MessagingService,
+  balancedTransport(
+    config.messagingUrls.map((baseUrl) => createGrpcTransport({ baseUrl, interceptors: [clientTracingInterceptor()] })),
+  ),
+);
+// The gateway's id is its own address, known once it listens; routes are published after that.
+const routes: { registry: RouteRegistry; gatewayId: string; logger: typeof context.logger } = {
+  registry: redis.routes,
+  gatewayId: config.gatewayId ?? "",
+  logger: context.logger,
+};
+const gateway = composeGateway({
+  messaging,
+  settings: {
+    heartbeatIntervalMs: config.heartbeatIntervalMs,
+    window: config.window,
+    maxMessageBytes: defaultMessagingLimits.maxMessageBytes,
+  },
+  clock: systemClock,
+  logger: context.logger,
+  metrics: context.metrics,
+  routes,
+});
+await runService("gateway", config, context, {
+  routes: (router) => {
+    router.service(SessionService, gateway.sessionService);
+    router.service(GatewayInternalService, gateway.internalService);
+  },
+  serviceNames: [SessionService.typeName, GatewayInternalService.typeName],
+  authenticator: composeAuthenticator({
+    tokens: { secret: config.tokenSecret, accessTokenTtlMs: config.accessTokenTtlMs },
+    devices: cassandra.identity.devices,
+    clock: systemClock,
+  }),
+  started(url) {
+    routes.gatewayId ||= url;
+  },
+  async drain(deadlineMs) {
+    gateway.registry.drain(1_000);
+    const deadline = Date.now() + deadlineMs;
+    while (gateway.registry.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  },
+  async stop() {
+    gateway.registry.stop();
+    await redis.close();
+    await cassandra.close();
+  },
+});

@@ -1,0 +1,170 @@
+// Conversations and membership on Cassandra. A creation claims its unique key with one LWT that
+// stores the whole creation, then writes the rest idempotently; any later caller with the same key
+// finishes a creation whose creator died half-way.
+import { clone, fromBinary } from "@bufbuild/protobuf";
+import { type ConversationEvent, ConversationEventSchema } from "../../../../gen/parley/v1/events_pb.js";
+import {
+  type CassandraClient,
+  conditional,
+  mapLimited,
+  type Row,
+  select,
+  selectOne,
+  write,
+} from "../../../storage/cassandra/client.ts";
+import type { ConversationKindName, ConversationRecord, ConversationStore, MemberRecord, Role } from "../../ports.ts";
+import { applyMembership, encodeEvent, insertEvent, toMember, writeConcurrency } from "./rows.ts";
+import { readHead, sentinel } from "./stage.ts";
+
+type CreateInput = Parameters<ConversationStore["create"]>[0];
+
+/** What the key claim stores: enough to redo every write of the creation. */
+interface Creation {
+  conversationId: string;
+  kind: ConversationKindName;
+  name: string;
+  createdAt: number;
+  members: { userId: string; role: Role }[];
+  firstEvent: ConversationEvent;
+}
+
+const fromClaim = (r: Row): Creation => ({
+  conversationId: r.conversation_id,
+  kind: r.kind as ConversationKindName,
+  name: r.name,
+  createdAt: Number(r.created_at as bigint),
+  members: JSON.parse(r.members),
+  firstEvent: fromBinary(ConversationEventSchema, r.first_event),
+});
+
+export class CassandraConversationStore implements ConversationStore {
+  readonly #client: CassandraClient;
+  constructor(client: CassandraClient) {
+    this.#client = client;
+  }
+
+  async create(input: CreateInput) {
+    const c = input.conversation;
+    // The store, not the caller, places the first event: sequence 1 of this conversation.
+    const firstEvent = clone(ConversationEventSchema, input.firstEvent);
+    firstEvent.conversationId = c.conversationId;
+    firstEvent.sequence = 1n;
+    const [keyKind, keyValue] =
+      "direct" in input.uniqueKey ? ["direct", input.uniqueKey.direct] : ["creation", input.uniqueKey.creation];
+    const claim = await conditional(
+      this.#client,
+      `INSERT INTO conversation_keys (key_kind, key_value, conversation_id, kind, name, created_at, members, first_event)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS`,
+      [
+        keyKind,
+        keyValue,
+        c.conversationId,
+        c.kind,
+        c.name,
+        BigInt(c.createdAt),
+        JSON.stringify(input.members),
+        encodeEvent(firstEvent),
+      ],
+    );
+    if (claim.applied) {
+      await this.#write({ ...c, members: input.members, firstEvent });
+      return { conversation: { ...c, lastSequence: 1n }, created: true };
+    }
+    const creation = fromClaim(claim.current as Row);
+    if (!(await this.#exists(creation.conversationId))) await this.#write(creation);
+    return { conversation: (await this.get(creation.conversationId)) as ConversationRecord, created: false };
+  }
+
+  /**
+   * Writes a claimed creation, each write idempotent: the first event, members (as the membership
+   * event at sequence 1), the head (LWT, so a replay never resets a head that appends moved on),
+   * and last the conversations row that makes it visible to get and listForUser.
+   */
+  async #write(creation: Creation) {
+    const id = creation.conversationId;
+    await insertEvent(this.#client, creation.firstEvent, "create");
+    await applyMembership(this.#client, id, 1n, { add: creation.members });
+    await conditional(
+      this.#client,
+      `INSERT INTO conversation_heads (conversation_id, sequence, last_sequence, last_activity, completed_through)
+         VALUES (?, ?, 1, ?, 0) IF NOT EXISTS`,
+      [id, sentinel, BigInt(creation.createdAt)],
+    );
+    await write(this.#client, "INSERT INTO conversations (conversation_id, kind, name, created_at) VALUES (?, ?, ?, ?)", [
+      id,
+      creation.kind,
+      creation.name,
+      BigInt(creation.createdAt),
+    ]);
+  }
+
+  async #exists(conversationId: string) {
+    return (
+      (await selectOne(this.#client, "SELECT conversation_id FROM conversations WHERE conversation_id = ?", [conversationId])) !==
+      undefined
+    );
+  }
+
+  async get(conversationId: string) {
+    return (await this.#withActivity(conversationId))?.record;
+  }
+
+  async #withActivity(conversationId: string) {
+    const [row, head] = await Promise.all([
+      selectOne(this.#client, "SELECT * FROM conversations WHERE conversation_id = ?", [conversationId]),
+      readHead(this.#client, conversationId),
+    ]);
+    if (!row || !head) return undefined;
+    const record: ConversationRecord = {
+      conversationId,
+      kind: row.kind as ConversationKindName,
+      name: row.name,
+      createdAt: Number(row.created_at as bigint),
+      lastSequence: head.lastSequence,
+    };
+    return { record, activity: head.lastActivity };
+  }
+
+  /**
+   * Reads every conversation of the user (two point reads each) and sorts them here: Cassandra cannot
+   * keep a per-user index ordered by a value that changes on every append without a delete and an
+   * insert per event per member. O(conversations of the user) per page; see docs/cassandra.md.
+   */
+  async listForUser(userId: string, limit: number, after?: { activity: number; conversationId: string }) {
+    const ids = await this.#conversationIdsOf(userId);
+    const all = await mapLimited(ids, writeConcurrency, (id) => this.#withActivity(id));
+    return all
+      .filter((x) => x !== undefined)
+      .map(({ record, activity }) => ({ ...record, activity }))
+      .filter(
+        (c) =>
+          !after || c.activity < after.activity || (c.activity === after.activity && c.conversationId > after.conversationId),
+      )
+      .sort((a, b) => b.activity - a.activity || (a.conversationId < b.conversationId ? -1 : 1))
+      .slice(0, limit);
+  }
+
+  async members(conversationId: string) {
+    const rows = await select(this.#client, "SELECT * FROM members WHERE conversation_id = ?", [conversationId]);
+    return rows.map(toMember).filter((m) => m !== undefined);
+  }
+
+  async membership(conversationId: string, userId: string) {
+    const row = await selectOne(this.#client, "SELECT * FROM members WHERE conversation_id = ? AND user_id = ?", [
+      conversationId,
+      userId,
+    ]);
+    return row ? toMember(row) : undefined;
+  }
+
+  async membershipsOf(userId: string) {
+    const ids = await this.#conversationIdsOf(userId);
+    const records = await mapLimited(ids, writeConcurrency, (id) => this.membership(id, userId));
+    return records.filter((m): m is MemberRecord => m !== undefined);
+  }
+
+  async #conversationIdsOf(userId: string): Promise<string[]> {
+    const rows = await select(this.#client, "SELECT conversation_id FROM conversations_by_user WHERE user_id = ?", [userId]);
+    return rows.map((r) => r.conversation_id as string);
+  }
+}

@@ -1,0 +1,220 @@
+// Sequence allocation on Cassandra. Per conversation, appends queue in this process and go in
+// groups: read the head and its stage, settle the appends already decided (retries, duplicates),
+// then ONE conditional batch on the head partition decides the next sequences and stages the
+// events (and deletes stage rows known complete). The proof and costs are in docs/cassandra.md.
+import { clone } from "@bufbuild/protobuf";
+import { ConversationEventSchema } from "../../../../gen/parley/v1/events_pb.js";
+import { conversationNotFound } from "../../../shared/errors.ts";
+import { type CassandraClient, conditionalBatch, isUnknownOutcome } from "../../../storage/cassandra/client.ts";
+import { type AppendRequest, type AppendResult, fail, keyOf, type Lane, Lanes, settle, takeGroup, type Waiter } from "./lanes.ts";
+import { encodeEvent, encodeMembership, maxOf, minOf } from "./rows.ts";
+import { completeStage, isStageComplete, readEventRow, readHead, readMessageId, readStage, type StageRow } from "./stage.ts";
+
+/** Appends decided by one LWT at most (the batch is one mutation of the head partition). */
+const maxGroup = 100;
+const maxGroupBytes = 1 << 20;
+/** A stage row older than this whose owner has not completed it is completed by whoever sees it. */
+const staleStageMs = 2_000;
+/** Rounds before an append gives up (each lost round means another append was decided). */
+const maxRounds = 500;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export class Sequencer {
+  readonly #client: CassandraClient;
+  readonly #lanes = new Lanes();
+  constructor(client: CassandraClient) {
+    this.#client = client;
+  }
+
+  append(conversationId: string, request: AppendRequest): Promise<AppendResult> {
+    const lane = this.#lanes.get(conversationId);
+    const result = new Promise<AppendResult>((resolve, reject) => {
+      lane.queue.push({ request, followers: [], proposed: [], resolve, reject });
+    });
+    if (!lane.running) void this.#drain(conversationId, lane);
+    return result;
+  }
+
+  /** Completes a stage row for a reader that found its sequence missing, and remembers it. */
+  async repair(conversationId: string, row: StageRow): Promise<void> {
+    await completeStage(this.#client, conversationId, row);
+    this.#lanes.get(conversationId).completed.add(row.sequence);
+  }
+
+  async #drain(conversationId: string, lane: Lane) {
+    lane.running = true;
+    try {
+      while (lane.queue.length > 0) {
+        const group = takeGroup(lane.queue, maxGroup, maxGroupBytes);
+        try {
+          await this.#allocate(conversationId, lane, group);
+        } catch (error) {
+          for (const waiter of group) fail(waiter, error);
+        }
+      }
+    } finally {
+      lane.running = false;
+    }
+  }
+
+  /** Returns once every append of the group is decided (completion goes on in the background). */
+  async #allocate(conversationId: string, lane: Lane, group: Waiter[]) {
+    let pending = group;
+    for (let round = 0; pending.length > 0; round++) {
+      if (round >= maxRounds) throw new Error(`append to ${conversationId}: no decision after ${maxRounds} rounds`);
+      if (round > 0) await sleep(Math.random() * Math.min(round, 10) * 2);
+      // Order matters for the proof: head and stage first, then idempotency rows, then the LWT.
+      const view = await this.#view(conversationId, lane);
+      if (!view) {
+        for (const waiter of pending) fail(waiter, conversationNotFound());
+        return;
+      }
+      pending = await this.#settleDecided(conversationId, view.head.lastSequence, view.stage, pending);
+      if (pending.length === 0) return;
+      const deletable = await this.#deletable(conversationId, lane, view.stage);
+      if (await this.#propose(conversationId, lane, view.head.lastSequence, view.stage, deletable, pending)) return;
+    }
+  }
+
+  async #view(conversationId: string, lane: Lane) {
+    if (lane.completedThrough === undefined) {
+      // One point read instead of a slice over tombstones the first time this process sees it.
+      const head = await readHead(this.#client, conversationId);
+      if (!head) return undefined;
+      lane.completedThrough = head.completedThrough;
+    }
+    const view = await readStage(this.#client, conversationId, lane.completedThrough + 1n);
+    if (!view) return undefined;
+    lane.completedThrough = maxOf(lane.completedThrough, view.head.completedThrough);
+    for (const s of lane.completed) if (s <= lane.completedThrough) lane.completed.delete(s);
+    return view;
+  }
+
+  /** Settles the appends that already have a sequence; returns those that still need one. */
+  async #settleDecided(conversationId: string, lastSequence: bigint, stage: StageRow[], pending: Waiter[]) {
+    const byAttempt = new Map(stage.map((row) => [row.attempt, row]));
+    const byKey = new Map(stage.filter((row) => row.keyed).map((row) => [keyOf(row), row]));
+    const decided = await Promise.all(
+      pending.map(async (waiter) => {
+        const r = waiter.request;
+        const staged = byAttempt.get(r.attempt) ?? (r.keyed ? byKey.get(keyOf(r)) : undefined);
+        if (staged) {
+          await this.repair(conversationId, staged);
+          settle(waiter, staged.event, staged.attempt !== r.attempt);
+          return true;
+        }
+        // A timed-out proposal of this call that was decided, completed and unstaged since.
+        for (const s of waiter.proposed.filter((p) => p <= lastSequence)) {
+          const row = await readEventRow(this.#client, conversationId, s);
+          if (row?.attempt === r.attempt) {
+            settle(waiter, row.event, false);
+            return true;
+          }
+        }
+        if (!r.keyed) return false;
+        const idem = await readMessageId(this.#client, conversationId, r.senderUserId, r.clientMessageId);
+        if (!idem) return false;
+        const row = await readEventRow(this.#client, conversationId, idem.sequence);
+        if (!row) throw new Error(`message id ${r.clientMessageId} points at missing event ${idem.sequence}`);
+        settle(waiter, row.event, idem.attempt !== r.attempt);
+        return true;
+      }),
+    );
+    return pending.filter((_, i) => !decided[i]);
+  }
+
+  /** Stage rows whose completion is visible (or that this call completes now because they are stale). */
+  async #deletable(conversationId: string, lane: Lane, stage: StageRow[]): Promise<Set<bigint>> {
+    const out = new Set<bigint>();
+    await Promise.all(
+      stage.map(async (row) => {
+        if (lane.completing.has(row.sequence)) return;
+        if (!lane.completed.has(row.sequence) && !(await isStageComplete(this.#client, conversationId, row))) {
+          if (Date.now() - row.stagedAt < staleStageMs) return;
+          await this.repair(conversationId, row);
+        }
+        out.add(row.sequence);
+      }),
+    );
+    return out;
+  }
+
+  /** One Paxos decision: true when the group got its sequences. */
+  async #propose(
+    conversationId: string,
+    lane: Lane,
+    lastSequence: bigint,
+    stage: StageRow[],
+    deletable: Set<bigint>,
+    pending: Waiter[],
+  ): Promise<boolean> {
+    const staged = pending.map((waiter, i) => {
+      const event = clone(ConversationEventSchema, waiter.request.draft);
+      event.sequence = lastSequence + 1n + BigInt(i);
+      return { waiter, row: { ...waiter.request, sequence: event.sequence, event, stagedAt: Date.now() } satisfies StageRow };
+    });
+    const kept = stage.filter((row) => !deletable.has(row.sequence)).map((row) => row.sequence);
+    // Every stage row at or below completedThrough is gone after this batch.
+    const completedThrough = kept.length > 0 ? kept.reduce(minOf) - 1n : lastSequence;
+    const newLast = lastSequence + BigInt(pending.length);
+    const activity = BigInt((pending.at(-1) as Waiter).request.activity);
+    const queries = [
+      {
+        query: `UPDATE conversation_heads SET last_sequence = ?, last_activity = ?, completed_through = ?
+                  WHERE conversation_id = ? IF last_sequence = ?`,
+        params: [newLast, activity, completedThrough, conversationId, lastSequence],
+      },
+      ...staged.map(({ row }) => ({
+        query: `INSERT INTO conversation_heads (conversation_id, sequence, keyed, sender_user_id, client_message_id, attempt,
+                  payload, membership, staged_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        params: [
+          conversationId,
+          row.sequence,
+          row.keyed,
+          row.senderUserId,
+          row.clientMessageId,
+          row.attempt,
+          encodeEvent(row.event),
+          encodeMembership(row.membership),
+          BigInt(row.stagedAt),
+        ],
+      })),
+      ...[...deletable].map((sequence) => ({
+        query: "DELETE FROM conversation_heads WHERE conversation_id = ? AND sequence = ?",
+        params: [conversationId, sequence],
+      })),
+    ];
+    try {
+      const { applied } = await conditionalBatch(this.#client, queries);
+      if (!applied) return false;
+    } catch (error) {
+      if (!isUnknownOutcome(error)) throw error;
+      // Maybe decided: the next round finds these sequences by attempt if they were.
+      for (const { waiter, row } of staged) waiter.proposed.push(row.sequence);
+      await sleep(10 + Math.random() * 40);
+      return false;
+    }
+    for (const s of deletable) lane.completed.delete(s);
+    lane.completedThrough = maxOf(lane.completedThrough ?? 0n, completedThrough);
+    for (const { waiter, row } of staged) this.#complete(conversationId, lane, waiter, row);
+    return true;
+  }
+
+  /** Completes a decided append off the decision path, so the next group's LWT need not wait. */
+  #complete(conversationId: string, lane: Lane, waiter: Waiter, row: StageRow) {
+    lane.completing.add(row.sequence);
+    completeStage(this.#client, conversationId, row).then(
+      () => {
+        lane.completing.delete(row.sequence);
+        lane.completed.add(row.sequence);
+        settle(waiter, row.event, false);
+      },
+      (error) => {
+        // Decided but not completed: the stage row stays, and a reader or a later append completes it.
+        lane.completing.delete(row.sequence);
+        fail(waiter, error);
+      },
+    );
+  }
+}

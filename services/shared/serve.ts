@@ -1,0 +1,46 @@
+// Serves Connect routes over cleartext HTTP/2 (gRPC, gRPC-Web and Connect on one port) and closes
+// it gracefully. Every Parley process uses this, so every process behaves the same at the socket.
+import { createServer, type Http2Session } from "node:http2";
+import type { AddressInfo } from "node:net";
+import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import type { Logger } from "./logger.ts";
+
+export interface Served {
+  port: number;
+  /** Closes the listener and the HTTP/2 sessions (destroyed after graceMs if still open). */
+  close(graceMs?: number): Promise<void>;
+}
+
+export async function serve(options: {
+  routes: (router: ConnectRouter) => void;
+  interceptors: Interceptor[];
+  host: string;
+  port: number;
+  logger: Logger;
+}): Promise<Served> {
+  const sessions = new Set<Http2Session>();
+  const server = createServer(
+    connectNodeAdapter({ routes: options.routes, interceptors: options.interceptors, grpc: true, grpcWeb: true, connect: true }),
+  );
+  server.on("session", (session) => {
+    sessions.add(session);
+    session.on("close", () => sessions.delete(session));
+    // An abrupt disconnect surfaces as a session error; it must never take the process down.
+    session.on("error", (error) => options.logger.debug("http2 session error", { error: error.message }));
+  });
+  await new Promise<void>((resolve, reject) => server.once("error", reject).listen(options.port, options.host, resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    async close(graceMs = 1_000) {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const session of sessions) session.close();
+      const timer = setTimeout(() => {
+        for (const session of sessions) session.destroy();
+      }, graceMs);
+      timer.unref();
+      await closed;
+      clearTimeout(timer);
+    },
+  };
+}
