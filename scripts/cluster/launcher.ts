@@ -64,7 +64,8 @@ export class Cluster {
       cwd: root,
       // The instance name tells spans of the two gateways apart in a trace.
       env: { ...process.env, ...this.env, OTEL_RESOURCE_ATTRIBUTES: `service.instance.id=${name}`, ...extraEnv },
-      stdio: ["ignore", "pipe", "pipe"],
+      // stdin stays open while this process lives; the child leaves when it closes.
+      stdio: ["pipe", "pipe", "pipe"],
     });
     const logs: Record<string, unknown>[] = [];
     const exited = new Promise<number | string>((resolve) => child.once("exit", (code, signal) => resolve(signal ?? code ?? -1)));
@@ -139,6 +140,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     PARLEY_TOKEN_SECRET: randomBytes(32).toString("base64"),
     PARLEY_DEV_MODE: "true",
     PARLEY_METRICS_PORT: "0",
+    PARLEY_EXIT_WITH_PARENT: "1",
     ...options.env,
   };
   const cluster = new Cluster(env, options.onLog);

@@ -1,11 +1,12 @@
 // A fanout worker as its own process (distributed mode): consumes events from Kafka, finds each
 // recipient device's gateway in Redis and hands the event to that gateway.
-import { type Client, createClient } from "@connectrpc/connect";
+import { type Client, createClient, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { GatewayInternalService } from "../../gen/parley/internal/v1/gateway_pb.js";
 import { serviceConfigFromEnv } from "../runtime/config.ts";
 import { openCassandra, openKafkaBus, openRedisRoutes } from "../runtime/engines.ts";
 import { createProcessContext, runService } from "../runtime/lifecycle.ts";
+import { internalKey, internalKeyHeader } from "../shared/auth.ts";
 import { clientTracingInterceptor } from "../shared/tracing.ts";
 import { createRemoteRouter } from "./remote-router.ts";
 import { createFanoutWorker } from "./worker.ts";
@@ -15,6 +16,11 @@ const context = createProcessContext("fanout", config);
 const cassandra = await openCassandra(context.logger);
 const redis = await openRedisRoutes(context.logger);
 const bus = await openKafkaBus(context.logger, "fanout");
+const key = internalKey(config.tokenSecret);
+const withInternalKey: Interceptor = (next) => (req) => {
+  req.header.set(internalKeyHeader, key);
+  return next(req);
+};
 const gateways = new Map<string, Client<typeof GatewayInternalService>>();
 const router = createRemoteRouter({
   routes: redis.routes,
@@ -23,7 +29,7 @@ const router = createRemoteRouter({
     if (!client) {
       client = createClient(
         GatewayInternalService,
-        createGrpcTransport({ baseUrl: gatewayId, interceptors: [clientTracingInterceptor()] }),
+        createGrpcTransport({ baseUrl: gatewayId, interceptors: [clientTracingInterceptor(), withInternalKey] }),
       );
       gateways.set(gatewayId, client);
     }

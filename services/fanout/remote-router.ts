@@ -36,6 +36,7 @@ export function createRemoteRouter(deps: {
       users.add(route.userId);
       byGateway.set(route.gatewayId, users);
     }
+    deps.logger.debug("fan out", { kind: payload?.case, users: userIds.length, gateways: byGateway.size });
     await Promise.all([...byGateway].map(([gatewayId, users]) => send(gatewayId, [...users], payload)));
   }
 

@@ -1,6 +1,7 @@
 // The fanout worker: turns appended events and receipt changes into deliveries to member devices.
 import type { EventBus } from "../bus/ports.ts";
 import type { ConversationStore, MemberRecord } from "../messaging/ports.ts";
+import { withSpanFromHeaders } from "../shared/tracing.ts";
 import type { DeliveryRouter } from "./ports.ts";
 
 /** Members who may see the event at `sequence`: joined at or before it, not removed before it. */
@@ -18,10 +19,13 @@ export function createFanoutWorker(deps: { bus: EventBus; store: ConversationSto
      */
     async run(signal: AbortSignal): Promise<void> {
       const unsubscribers = await Promise.all([
-        deps.bus.subscribe("conversation-events", "fanout", async (event) => {
-          const members = await deps.store.members(event.conversationId);
-          await deps.router.deliverEvent(recipientsAt(members, event.sequence), event);
-        }),
+        deps.bus.subscribe("conversation-events", "fanout", (event, _key, headers) =>
+          // The span continues the sender's trace from the message headers.
+          withSpanFromHeaders("conversation-events consume", headers, async () => {
+            const members = await deps.store.members(event.conversationId);
+            await deps.router.deliverEvent(recipientsAt(members, event.sequence), event);
+          }),
+        ),
         deps.bus.subscribe("receipts", "fanout", async (receipt) => {
           const members = await deps.store.members(receipt.conversationId);
           await deps.router.deliverReceipt(

@@ -11,6 +11,7 @@ import { balancedTransport } from "../runtime/balanced-transport.ts";
 import { serviceConfigFromEnv } from "../runtime/config.ts";
 import { openCassandra, openRedisRoutes } from "../runtime/engines.ts";
 import { createProcessContext, runService } from "../runtime/lifecycle.ts";
+import { internalKey } from "../shared/auth.ts";
 import { systemClock } from "../shared/clock.ts";
 import { clientTracingInterceptor } from "../shared/tracing.ts";
 import { composeGateway } from "./compose.ts";
@@ -56,6 +57,7 @@ await runService("gateway", config, context, {
     devices: cassandra.identity.devices,
     clock: systemClock,
   }),
+  internalKey: internalKey(config.tokenSecret),
   started(url) {
     routes.gatewayId ||= url;
   },

@@ -16,7 +16,7 @@ export interface ProcessContext {
   metrics: Metrics;
   health: HealthState;
   /** Interceptors for the server (tracing, errors, authentication). */
-  interceptors(authenticator: Authenticator | undefined): Interceptor[];
+  interceptors(authenticator: Authenticator | undefined, internalKey?: string): Interceptor[];
 }
 
 export interface ServiceDefinition {
@@ -25,6 +25,8 @@ export interface ServiceDefinition {
   /** Fully qualified names answered by health. */
   serviceNames: string[];
   authenticator: Authenticator | undefined;
+  /** The key that internal procedures (parley.internal.*) require. */
+  internalKey?: string;
   /** Runs after the listener is up (for example publishing the gateway's address). */
   started?(url: string): Promise<void> | void;
   /** Tells clients to leave (for gateways: GoAway) and resolves when they have or time is up. */
@@ -40,10 +42,10 @@ export function createProcessContext(name: string, config: ServiceConfig): Proce
     logger,
     metrics,
     health: createHealthState(),
-    interceptors: (authenticator) => [
+    interceptors: (authenticator, key) => [
       serverTracingInterceptor(),
       createErrorInterceptor(logger, (procedure, code) => metrics.errors.inc({ procedure, code: String(code) })),
-      ...(authenticator ? [createAuthInterceptor(authenticator)] : []),
+      ...(authenticator ? [createAuthInterceptor(authenticator, { internalKey: key })] : []),
     ],
   };
 }
@@ -59,7 +61,7 @@ export async function runService(name: string, config: ServiceConfig, context: P
       definition.routes(router);
       router.service(Health, createHealthService(health, definition.serviceNames));
     },
-    interceptors: context.interceptors(definition.authenticator),
+    interceptors: context.interceptors(definition.authenticator, definition.internalKey),
     host: config.host,
     port: config.port,
     logger,
@@ -70,29 +72,35 @@ export async function runService(name: string, config: ServiceConfig, context: P
     config.metricsPort >= 0 ? await serveMetrics(context.metrics, config.host, config.metricsPort) : undefined;
   logger.info("parley listening", { port: served.port, url, metricsPort: metricsServer?.port });
 
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info("shutting down", { signal });
-    health.setServing(false);
-    await definition.drain?.(config.drainTimeoutMs);
-    await served.close();
-    await definition.stop();
-    metricsServer?.server.close();
-    await stopTracing();
-    logger.info("parley stopped");
+  let stopping: Promise<void> | undefined;
+  const stop = (reason: string) => {
+    stopping ??= (async () => {
+      logger.info("shutting down", { reason });
+      health.setServing(false);
+      await definition.drain?.(config.drainTimeoutMs);
+      await served.close();
+      await definition.stop();
+      metricsServer?.server.close();
+      await stopTracing();
+      logger.info("parley stopped");
+    })();
+    return stopping;
   };
+  const exit = (reason: string) =>
+    stop(reason).then(
+      () => process.exit(0),
+      (error) => {
+        logger.error("shutdown failed", { error });
+        process.exit(1);
+      },
+    );
+  // Launched by a supervisor (the cluster launcher, a test): leave when it does, never orphaned.
+  if (process.env.PARLEY_EXIT_WITH_PARENT === "1") {
+    process.stdin.on("end", () => void exit("parent exited"));
+    process.stdin.resume();
+  }
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
-    process.once(signal, () => {
-      stop(signal).then(
-        () => process.exit(0),
-        (error) => {
-          logger.error("shutdown failed", { error });
-          process.exit(1);
-        },
-      );
-    });
+    process.once(signal, () => void exit(signal));
   }
   return { url, port: served.port };
 }

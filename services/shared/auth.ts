@@ -1,5 +1,6 @@
 // Authentication for every RPC: one interceptor reads the bearer token, an Authenticator checks
 // it, and handlers read the caller from the context values.
+import { createHmac, timingSafeEqual } from "node:crypto";
 import { createContextKey, type HandlerContext, type Interceptor } from "@connectrpc/connect";
 import { unauthenticated } from "./errors.ts";
 
@@ -30,9 +31,34 @@ const publicProcedures = new Set([
   "grpc.health.v1.Health/Watch",
 ]);
 
-export function createAuthInterceptor(authenticator: Authenticator): Interceptor {
+/** Header carrying the internal key on service-to-service calls (never accepted from the edge). */
+export const internalKeyHeader = "x-parley-internal-key";
+
+/** The key internal services present to each other, derived from the shared token secret. */
+export function internalKey(secret: Uint8Array): string {
+  return createHmac("sha256", secret).update("parley internal services").digest("base64url");
+}
+
+function sameKey(presented: string, expected: string): boolean {
+  const a = Buffer.from(presented);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/**
+ * Public procedures pass; `parley.internal.*` procedures need the internal key; everything else
+ * needs a valid access token.
+ */
+export function createAuthInterceptor(authenticator: Authenticator, options: { internalKey?: string } = {}): Interceptor {
   return (next) => async (req) => {
     if (publicProcedures.has(`${req.service.typeName}/${req.method.name}`)) return next(req);
+    if (req.service.typeName.startsWith("parley.internal.")) {
+      const presented = req.header.get(internalKeyHeader) ?? "";
+      if (!options.internalKey || !sameKey(presented, options.internalKey)) {
+        throw unauthenticated("INTERNAL_KEY_REQUIRED", "internal procedures need the internal service key");
+      }
+      return next(req);
+    }
     const header = req.header.get("authorization") ?? "";
     const match = /^Bearer ([^\s]+)$/i.exec(header);
     if (!match?.[1]) throw unauthenticated("TOKEN_MISSING", "authorization: Bearer <access token> is required");

@@ -42,7 +42,12 @@ describe("core scenarios across gateways", () => {
     const retry = await sender.send(textMessage(id, "m0", "core-0"));
     assert.equal(retry.outcome.case === "sent" && retry.outcome.value.duplicate, true);
     assert.equal(retry.outcome.case === "sent" && retry.outcome.value.sequence, 2n);
-    for (const device of [sender, laptop, recipient]) await eventually("all 31", () => device.cursors.get(id) === 31n, 30_000);
+    for (const device of [sender, laptop, recipient])
+      await eventually(
+        `all 31 (at ${device.cursors.get(id)}: ${sequencesIn(device.events, id).join(",")})`,
+        () => device.cursors.get(id) === 31n,
+        30_000,
+      );
     for (const device of [sender, laptop, recipient]) assert.deepEqual(sequencesIn(device.events, id), range(1n, 31n));
 
     recipient.markRead(id, 31n);

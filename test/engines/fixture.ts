@@ -40,7 +40,19 @@ export const sessionClient = (cluster: Cluster, name: string) =>
   createClient(SessionService, createGrpcTransport({ baseUrl: cluster.get(name).url }));
 
 export async function startEngineCluster(options: ClusterOptions = {}) {
-  const cluster = await startCluster({ messaging: 2, gateways: 2, fanout: 2, ...options });
+  const cluster = await startCluster({
+    messaging: 2,
+    gateways: 2,
+    fanout: 2,
+    // Problems in any process show up in the test output (PARLEY_CLUSTER_LOGS=all shows everything).
+    onLog: (name, entry) => {
+      const all = process.env.PARLEY_CLUSTER_LOGS === "all";
+      if (all || entry.level === "error" || (entry.level === "warn" && !String(entry.msg).startsWith("kafkajs"))) {
+        process.stderr.write(`[${name}] ${JSON.stringify(entry)}\n`);
+      }
+    },
+    ...options,
+  });
   return { cluster, clients: clientsFor(cluster) };
 }
 
