@@ -20,7 +20,7 @@ async function group(size: number) {
   const members = await Promise.all(Array.from({ length: size }, () => signIn(cluster, c, newPhone())));
   const owner = members[0] as SignedIn;
   const { conversation } = await c.conversations.createGroup(
-    { name: "chaos", memberUserIds: members.slice(1).map((m) => m.userId), clientRequestId: `chaos-${newPhone()}` },
+    { name: "chaos", memberUserIds: members.slice(1).map((m) => m.userId), clientRequestId: `chaos-${newPhone().slice(1)}` },
     { headers: bearer(owner.accessToken) },
   );
   return { members, owner, id: conversation?.conversationId ?? "" };
