@@ -52,6 +52,7 @@ export class DeviceSession {
   /** Acked sequences not yet recorded as delivered; coalesced while a write is in flight. */
   #deliveredPending = new Map<string, bigint>();
   #flushingDelivered = false;
+  #resyncWanted = false;
   #closed = false;
 
   constructor(options: {
@@ -95,20 +96,32 @@ export class DeviceSession {
         maxMessageBytes: this.#settings.maxMessageBytes,
       },
     });
-    let cursors: Cursor[] = hello.cursors;
-    let replayed = 0;
-    for (;;) {
-      await this.#waitForRoom();
-      if (this.#closed) return;
-      const page = await this.#backend.sync(cursors, false, Math.min(this.#room(), this.#settings.pageSize));
-      for (const event of page.events) if (this.#emit(event)) replayed++;
-      for (const cursor of page.cursors) this.#raiseSent(cursor.conversationId, cursor.sequence);
-      cursors = page.cursors;
-      if (page.caughtUp) break;
-    }
+    const replayed = await this.#syncAll(hello.cursors);
+    if (this.#closed) return;
     this.outbox.push({ case: "caughtUp", value: { replayed } });
     this.#replaying = false;
     this.#logger.debug("caught up", { replayed });
+    this.#pump();
+  }
+
+  /** Pages Sync from the cursors through every conversation, within the window; returns how many events it sent. */
+  async #syncAll(from: Cursor[]): Promise<number> {
+    let cursors = from;
+    let sent = 0;
+    for (;;) {
+      await this.#waitForRoom();
+      if (this.#closed) return sent;
+      const page = await this.#backend.sync(cursors, false, Math.min(this.#room(), this.#settings.pageSize));
+      for (const event of page.events) if (this.#emit(event)) sent++;
+      for (const cursor of page.cursors) this.#raiseSent(cursor.conversationId, cursor.sequence);
+      cursors = page.cursors;
+      if (page.caughtUp) return sent;
+    }
+  }
+
+  /** Live events may have been missed (for example the route registry lost this device): re-read storage. */
+  resync(): void {
+    this.#resyncWanted = true;
     this.#pump();
   }
 
@@ -219,6 +232,12 @@ export class DeviceSession {
   }
 
   async #pullPending(): Promise<void> {
+    if (this.#resyncWanted) {
+      this.#resyncWanted = false;
+      const cursors = [...this.#sent].map(([conversationId, sequence]) => create(CursorSchema, { conversationId, sequence }));
+      const found = await this.#syncAll(cursors);
+      this.#logger.info("resynced after a lost route", { found });
+    }
     for (;;) {
       const next = this.#pending.entries().next().value;
       if (!next || this.#room() <= 0 || this.#closed) return;

@@ -17,9 +17,10 @@ export interface RouteRegistry {
   /**
    * Extends the lifetime of routes a gateway still holds (called on every heartbeat tick), and
    * re-creates any that are missing (a restarted registry loses nothing for longer than a tick).
-   * A route that now names another session (a newer stream) is left alone.
+   * A route that now names another session (a newer stream) is left alone. Returns the routes
+   * that had to be re-created: deliveries to those devices may have been missed meanwhile.
    */
-  refresh(routes: Route[], ttlMs: number): Promise<void>;
+  refresh(routes: Route[], ttlMs: number): Promise<Route[]>;
   /** The live routes of these users' devices, each once (expired ones are left out). */
   lookup(userIds: string[]): Promise<Route[]>;
 }

@@ -125,7 +125,7 @@ export class SessionRegistry implements DeliveryRouter {
   }
 
   /** Route bookkeeping never blocks or fails a stream: a missed update heals on the next tick. */
-  #publish(what: string, operation: (registry: RouteRegistry) => Promise<void>): void {
+  #publish(what: string, operation: (registry: RouteRegistry) => Promise<unknown>): void {
     const routes = this.#routes;
     if (!routes) return;
     operation(routes.registry).catch((error) => routes.logger.warn("route update failed", { what, error: String(error) }));
@@ -135,6 +135,11 @@ export class SessionRegistry implements DeliveryRouter {
     const now = this.#clock.now();
     for (const session of [...this.#byDevice.values()]) if (!session.tick(now)) this.remove(session);
     const held = [...this.#byDevice.values()].map((s) => this.#routeOf(s));
-    if (held.length > 0) this.#publish("refresh", (r) => r.refresh(held, this.#routeTtlMs));
+    if (held.length === 0) return;
+    this.#publish("refresh", async (r) => {
+      // A route that was gone (the registry lost it) means fanout may have skipped these devices:
+      // their sessions re-read storage so nothing stays undelivered.
+      for (const route of await r.refresh(held, this.#routeTtlMs)) this.#byDevice.get(route.deviceId)?.resync();
+    });
   }
 }

@@ -1,5 +1,6 @@
 // Builds the conversation and messaging services over any stores and bus.
 import type { EventBus } from "../bus/ports.ts";
+import { withRetriablePublish } from "../bus/publish-errors.ts";
 import type { Clock, IdGenerator } from "../shared/clock.ts";
 import type { Metrics } from "../shared/metrics.ts";
 import { createAccess } from "./access.ts";
@@ -27,7 +28,8 @@ export function composeMessaging(deps: {
   metrics: Metrics;
   limits?: MessagingLimits;
 }) {
-  const { stores, bus, clock, ids, metrics } = deps;
+  const { stores, clock, ids, metrics } = deps;
+  const bus = withRetriablePublish(deps.bus);
   const limits = deps.limits ?? defaultMessagingLimits;
   const store = stores.conversations;
   const access = createAccess(store);

@@ -85,13 +85,16 @@ export function routeRegistryContract(name: string, make: () => Promise<RouteAda
     });
 
     c.test("refresh re-creates a missing or expired route (a registry that lost its data)", async ({ routes, wait }) => {
-      await routes.refresh([route("alice", "a1"), route("bob", "b1")], long);
+      await routes.register(route("bob", "b1"), long);
+      const recreated = await routes.refresh([route("alice", "a1"), route("bob", "b1")], long);
+      assert.deepEqual(recreated, [route("alice", "a1")], "refresh reports the route it had to re-create, not the live one");
       assert.deepEqual(sorted(await routes.lookup(["alice", "bob"])), [route("alice", "a1"), route("bob", "b1")]);
       await routes.register(route("carol", "c1"), short);
       await wait(expired);
       assert.deepEqual(await routes.lookup(["carol"]), []);
-      await routes.refresh([route("carol", "c1")], long);
+      assert.deepEqual(await routes.refresh([route("carol", "c1")], long), [route("carol", "c1")]);
       assert.deepEqual(await routes.lookup(["carol"]), [route("carol", "c1")]);
+      assert.deepEqual(await routes.refresh([route("carol", "c1")], long), [], "a live route is only extended");
     });
 
     c.test("refresh leaves a route that a newer session holds", async ({ routes }) => {

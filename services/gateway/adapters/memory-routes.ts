@@ -28,17 +28,20 @@ export class MemoryRouteRegistry implements RouteRegistry {
     if (devices.size === 0) this.#byUser.delete(route.userId);
   }
 
-  async refresh(routes: Route[], ttlMs: number): Promise<void> {
+  async refresh(routes: Route[], ttlMs: number): Promise<Route[]> {
     const expiresAt = this.#clock.now() + ttlMs;
+    const recreated: Route[] = [];
     for (const route of routes) {
       const devices = this.#byUser.get(route.userId) ?? new Map<string, Entry>();
       const entry = devices.get(route.deviceId);
       // Expired or missing: the gateway still holds the stream, so the route comes back.
       const lost = !entry || entry.expiresAt <= this.#clock.now();
       if (!lost && entry.route.sessionId !== route.sessionId) continue;
+      if (lost) recreated.push(route);
       devices.set(route.deviceId, { route, expiresAt });
       this.#byUser.set(route.userId, devices);
     }
+    return recreated;
   }
 
   async lookup(userIds: string[]): Promise<Route[]> {

@@ -29,7 +29,8 @@ local current = redis.call('GET', KEYS[1])
 if current and cjson.decode(current).sessionId ~= ARGV[4] then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 ${touchSet}
-return 1
+if current then return 1 end
+return 2
 `;
 
 // KEYS route, user set; ARGV session id, device id. Compare-and-delete on the session.
@@ -93,18 +94,24 @@ export class RedisRouteRegistry implements RouteRegistry {
     );
   }
 
-  async refresh(routes: Route[], ttlMs: number): Promise<void> {
+  async refresh(routes: Route[], ttlMs: number): Promise<Route[]> {
+    const recreated: Route[] = [];
     for (let i = 0; i < routes.length; i += pipelineChunk) {
       const pipeline = this.#client.pipeline();
-      for (const route of routes.slice(i, i + pipelineChunk)) {
+      const chunk = routes.slice(i, i + pipelineChunk);
+      for (const route of chunk) {
         this.#refresh.queue(
           pipeline,
           [this.#routeKey(route.userId, route.deviceId), this.#devicesKey(route.userId)],
           [encode(route), Math.ceil(ttlMs), route.deviceId, route.sessionId],
         );
       }
-      throwFirstError(await pipeline.exec());
+      const results = await pipeline.exec();
+      throwFirstError(results);
+      // 2 means the route was missing (Redis lost it) and has been re-created.
+      for (const [j, result] of (results ?? []).entries()) if (result[1] === 2) recreated.push(chunk[j] as Route);
     }
+    return recreated;
   }
 
   async lookup(userIds: string[]): Promise<Route[]> {
