@@ -1,9 +1,9 @@
 // Starts Parley's distributed processes on this machine against running engines: one identity
 // service, messaging instances, gateways and fanout workers, each its own Node process. Used by
 // `npm run cluster` and by the engine suite, which kills and restarts processes through it.
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { createInterface } from "node:readline";
+import { spawnLogged } from "./spawn-logged.ts";
 
 export type Role = "identity" | "messaging" | "gateway" | "fanout";
 
@@ -27,8 +27,6 @@ export interface ClusterOptions {
   /** Called with every log line of every process (for example to print them). */
   onLog?: (name: string, entry: Record<string, unknown>) => void;
 }
-
-const root = new URL("../../", import.meta.url).pathname;
 
 export class Cluster {
   readonly processes = new Map<string, ClusterProcess>();
@@ -60,37 +58,14 @@ export class Cluster {
   }
 
   async start(name: string, role: Role, extraEnv: Record<string, string> = {}): Promise<ClusterProcess> {
-    const child = spawn(process.execPath, [`services/${role}/main.ts`], {
-      cwd: root,
+    const { child, listening, logs, exited } = await spawnLogged(
+      `services/${role}/main.ts`,
       // The instance name tells spans of the two gateways apart in a trace.
-      env: { ...process.env, ...this.env, OTEL_RESOURCE_ATTRIBUTES: `service.instance.id=${name}`, ...extraEnv },
-      // stdin stays open while this process lives; the child leaves when it closes.
-      stdio: ["pipe", "pipe", "pipe"],
-    });
-    const logs: Record<string, unknown>[] = [];
-    const exited = new Promise<number | string>((resolve) => child.once("exit", (code, signal) => resolve(signal ?? code ?? -1)));
-    let stderr = "";
-    child.stderr?.on("data", (chunk) => {
-      stderr = (stderr + chunk).slice(-4000);
-    });
-    let metricsPort = -1;
-    const url = await new Promise<string>((resolve, reject) => {
-      createInterface({ input: child.stdout as NodeJS.ReadableStream }).on("line", (line) => {
-        let entry: Record<string, unknown>;
-        try {
-          entry = JSON.parse(line);
-        } catch {
-          return;
-        }
-        logs.push(entry);
-        this.#onLog?.(name, entry);
-        if (entry.msg === "parley listening") {
-          metricsPort = (entry.metricsPort as number | undefined) ?? -1;
-          resolve(entry.url as string);
-        }
-      });
-      exited.then((code) => reject(new Error(`${name} exited (${code}) before listening:\n${stderr}`)));
-    });
+      { ...this.env, OTEL_RESOURCE_ATTRIBUTES: `service.instance.id=${name}`, ...extraEnv },
+      { onLog: (entry) => this.#onLog?.(name, entry), supervised: true },
+    );
+    const url = listening.url as string;
+    const metricsPort = (listening.metricsPort as number | undefined) ?? -1;
     const started = { name, role, child, url, metricsPort, extraEnv, logs, exited };
     this.processes.set(name, started);
     return started;

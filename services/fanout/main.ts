@@ -1,5 +1,7 @@
 // A fanout worker as its own process (distributed mode): consumes events from Kafka, finds each
 // recipient device's gateway in Redis and hands the event to that gateway.
+
+import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { type Client, createClient, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { GatewayInternalService } from "../../gen/parley/internal/v1/gateway_pb.js";
@@ -43,6 +45,7 @@ const counted = {
   deliverEvent: async (userIds: string[], event: Parameters<typeof router.deliverEvent>[1]) => {
     context.metrics.deliveries.inc();
     await router.deliverEvent(userIds, event);
+    if (event.sentAt) context.metrics.fanoutLag.observe((Date.now() - timestampMs(event.sentAt)) / 1000);
   },
 };
 await createFanoutWorker({ bus, store: cassandra.messaging.conversations, router: counted }).run(workers.signal);

@@ -1,6 +1,6 @@
 // Prometheus metrics of one process, served over plain HTTP/1.1 for scrapers.
 import { createServer, type Server } from "node:http";
-import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 
 export function createMetrics() {
   const registry = new Registry();
@@ -17,6 +17,12 @@ export function createMetrics() {
     deliveries: new Counter({
       name: "parley_live_deliveries_total",
       help: "Events offered to device streams",
+      registers: [registry],
+    }),
+    fanoutLag: new Histogram({
+      name: "parley_fanout_lag_seconds",
+      help: "Time from a message's acceptance to its hand-off to gateways",
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers: [registry],
     }),
     errors: new Counter({

@@ -144,6 +144,10 @@ describe("concurrent writers", () => {
       sequences.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)),
       range(2n, last),
     );
+    const lagSamples = await Promise.all(
+      ["fanout-1", "fanout-2"].map((f) => cluster.metric(f, "parley_fanout_lag_seconds_count")),
+    );
+    assert.ok(lagSamples.reduce((a, b) => a + b, 0) > 0, "fanout lag is measured");
     for (const instance of ["messaging-1", "messaging-2"]) {
       assert.ok((await cluster.metric(instance, "parley_sends_total")) > 0, `${instance} stored some of the sends`);
     }
