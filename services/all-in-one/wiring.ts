@@ -4,6 +4,7 @@
 import type { DatabaseSync } from "node:sqlite";
 import { type ConnectRouter, createClient, createRouterTransport, type Interceptor } from "@connectrpc/connect";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
+import { ServerReflection } from "../../gen/grpc/reflection/v1/reflection_pb.js";
 import { ConversationService } from "../../gen/parley/v1/conversations_pb.js";
 import { IdentityService } from "../../gen/parley/v1/identity_pb.js";
 import { MessagingService } from "../../gen/parley/v1/messaging_pb.js";
@@ -23,6 +24,7 @@ import type { CodeSender } from "../identity/ports.ts";
 import { SqliteConversationStore, SqliteEventLog, SqliteReceiptStore } from "../messaging/adapters/sqlite.ts";
 import { userDirectory } from "../messaging/adapters/user-store-directory.ts";
 import { composeMessaging } from "../messaging/compose.ts";
+import { reflectionFor } from "../reflection/catalog.ts";
 import { createAuthInterceptor } from "../shared/auth.ts";
 import type { Clock, IdGenerator } from "../shared/clock.ts";
 import { createErrorInterceptor } from "../shared/error-interceptor.ts";
@@ -119,13 +121,10 @@ export function wireServices(deps: WiringDeps) {
     router.service(ConversationService, messaging.conversationService);
     router.service(MessagingService, messaging.messagingService);
     router.service(SessionService, gateway.sessionService);
-    router.service(
-      Health,
-      createHealthService(
-        deps.health,
-        [IdentityService, ConversationService, MessagingService, SessionService].map((s) => s.typeName),
-      ),
-    );
+    const served = [IdentityService, ConversationService, MessagingService, SessionService].map((s) => s.typeName);
+    router.service(Health, createHealthService(deps.health, served));
+    // Reflection lets grpcurl and buf curl discover every service above without local protos.
+    router.service(ServerReflection, reflectionFor(served));
   };
 
   return { routes, interceptors, registry: gateway.registry, fanout };

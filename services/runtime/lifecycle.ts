@@ -2,7 +2,9 @@
 // graceful drain. Each service's main.ts supplies only its routes and what to stop.
 import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
+import { ServerReflection } from "../../gen/grpc/reflection/v1/reflection_pb.js";
 import { createHealthService, createHealthState, type HealthState } from "../health/service.ts";
+import { reflectionFor } from "../reflection/catalog.ts";
 import { type Authenticator, createAuthInterceptor } from "../shared/auth.ts";
 import { createErrorInterceptor } from "../shared/error-interceptor.ts";
 import { createLogger, type Logger } from "../shared/logger.ts";
@@ -20,7 +22,7 @@ export interface ProcessContext {
 }
 
 export interface ServiceDefinition {
-  /** Registers the service's handlers (health is added by the lifecycle). */
+  /** Registers the service's handlers (health and reflection are added by the lifecycle). */
   routes(router: ConnectRouter): void;
   /** Fully qualified names answered by health. */
   serviceNames: string[];
@@ -60,6 +62,8 @@ export async function runService(name: string, config: ServiceConfig, context: P
     routes: (router) => {
       definition.routes(router);
       router.service(Health, createHealthService(health, definition.serviceNames));
+      // Every process describes what it serves, so grpcurl and buf curl need no local protos.
+      router.service(ServerReflection, reflectionFor(definition.serviceNames));
     },
     interceptors: context.interceptors(definition.authenticator, definition.internalKey),
     host: config.host,

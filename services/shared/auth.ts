@@ -29,6 +29,7 @@ const publicProcedures = new Set([
   "parley.v1.IdentityService/RefreshSession",
   "grpc.health.v1.Health/Check",
   "grpc.health.v1.Health/Watch",
+  "grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
 ]);
 
 /** Header carrying the internal key on service-to-service calls (never accepted from the edge). */
