@@ -52,6 +52,18 @@ class Device {
     this.stream.abort();
     this.stream = this.#open(gateway, this.stream.cursorList());
   }
+  /** Sends over the current stream, retrying with the same key when the stream dies under it. */
+  async send(request: ReturnType<typeof textMessage>): Promise<bigint> {
+    for (;;) {
+      try {
+        const result = await this.stream.send(request);
+        if (result.outcome.case === "sent") return result.outcome.value.sequence;
+      } catch {
+        // the gateway died: wait for the move to the other one
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
   get last(): bigint {
     return this.stream.cursors.get(this.#id) ?? 0n;
   }
@@ -64,26 +76,35 @@ describe("kill -9", () => {
     await Promise.all(devices.map((d) => d.stream.caughtUp));
     const acknowledged: bigint[] = [];
     let stop = false;
-    const traffic = (async () => {
-      for (let i = 0; !stop; i++) {
-        const request = textMessage(id, `m${i}`, `gw-kill-${i}`);
-        for (;;) {
-          try {
-            acknowledged.push((await c.messaging.sendMessage(request, { headers: bearer(owner.accessToken) })).sequence);
-            break;
-          } catch {
-            await new Promise((r) => setTimeout(r, 100)); // retried with the same key: effect-once
+    // One sender streams through the gateway that will die (retrying with the same key on the
+    // other one), another sends through messaging directly.
+    const streamSender = devices[0] as Device;
+    const traffic = Promise.all([
+      (async () => {
+        for (let i = 0; !stop; i++) acknowledged.push(await streamSender.send(textMessage(id, `s${i}`, `gw-kill-stream-${i}`)));
+      })(),
+      (async () => {
+        for (let i = 0; !stop; i++) {
+          const request = textMessage(id, `m${i}`, `gw-kill-${i}`);
+          for (;;) {
+            try {
+              acknowledged.push((await c.messaging.sendMessage(request, { headers: bearer(owner.accessToken) })).sequence);
+              break;
+            } catch {
+              await new Promise((r) => setTimeout(r, 100)); // retried with the same key: effect-once
+            }
           }
         }
-      }
-    })();
+      })(),
+    ]);
     await eventually("traffic", () => acknowledged.length >= 50, 30_000);
     await cluster.kill("gateway-1", "SIGKILL");
     for (const [i, d] of devices.entries()) if (i % 2 === 0) d.moveTo("gateway-2");
     await eventually("more traffic after the kill", () => acknowledged.length >= 150, 60_000);
     stop = true;
     await traffic;
-    const last = acknowledged.at(-1) ?? 0n;
+    const last = acknowledged.reduce((a, b) => (a > b ? a : b), 0n);
+    assert.equal(new Set(acknowledged).size, acknowledged.length, "every acknowledged send has its own sequence");
     for (const d of devices) await eventually("every device has everything", () => d.last >= last, 60_000);
     for (const d of devices) assert.deepEqual(d.received, range(1n, d.last), "in order, no gap, no duplicate after dedupe");
     for (const s of acknowledged) assert.ok(s <= last);
