@@ -6,6 +6,8 @@ export interface ParleyConfig {
   host: string;
   /** 0 picks a free port. */
   port: number;
+  /** Port for the WebSocket device stream (browsers); 0 picks a free one, -1 turns it off. */
+  wsPort: number;
   dataDir: string;
   /** Dev mode logs sign-in codes instead of sending SMS. */
   devMode: boolean;
@@ -24,6 +26,7 @@ export interface ParleyConfig {
 export const defaultConfig: ParleyConfig = {
   host: "127.0.0.1",
   port: 50051,
+  wsPort: 50052,
   dataDir: "./data",
   devMode: true,
   logLevel: "info",
@@ -57,6 +60,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ParleyConfi
   return {
     host: env.PARLEY_HOST || d.host,
     port: int(env, "PARLEY_PORT", d.port),
+    wsPort: int(env, "PARLEY_WS_PORT", d.wsPort),
     dataDir: env.PARLEY_DATA_DIR || d.dataDir,
     devMode: oneOf(env, "PARLEY_DEV_MODE", ["true", "false"], "true") === "true",
     logLevel: oneOf(env, "PARLEY_LOG_LEVEL", ["debug", "info", "warn", "error"], d.logLevel),

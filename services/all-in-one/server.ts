@@ -1,9 +1,12 @@
 // Starts the all-in-one Parley process: gRPC, gRPC-Web and Connect on one HTTP/2 port over the
-// embedded store, plus the metrics endpoint; stop() drains streams and flushes the store.
+// embedded store, the WebSocket device stream on its own port, plus the metrics endpoint; stop()
+// drains streams and flushes the store.
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createMemoryBus } from "../bus/adapters/memory.ts";
+import { inProcessSessionOpener } from "../gateway/websocket/opener.ts";
+import { serveWebSocket } from "../gateway/websocket/server.ts";
 import { createHealthState } from "../health/service.ts";
 import { LogCodeSender } from "../identity/adapters/log-code-sender.ts";
 import type { CodeSender } from "../identity/ports.ts";
@@ -17,6 +20,8 @@ import { wireServices } from "./wiring.ts";
 
 export interface RunningParley {
   port: number;
+  /** The WebSocket port, when it is on. */
+  wsPort: number | undefined;
   metricsPort: number | undefined;
   url: string;
   stop(): Promise<void>;
@@ -68,8 +73,23 @@ export async function startParley(config: ParleyConfig, overrides: StartOverride
     logger,
   });
   const port = served.port;
+  const ws =
+    config.wsPort >= 0
+      ? await serveWebSocket({
+          host: config.host,
+          port: config.wsPort,
+          open: inProcessSessionOpener(wiring.routes, wiring.interceptors),
+          logger,
+        })
+      : undefined;
   const metricsServer = config.metricsPort >= 0 ? await serveMetrics(metrics, config.host, config.metricsPort) : undefined;
-  logger.info("parley listening", { host: config.host, port, metricsPort: metricsServer?.port, dataDir: config.dataDir });
+  logger.info("parley listening", {
+    host: config.host,
+    port,
+    wsPort: ws?.port,
+    metricsPort: metricsServer?.port,
+    dataDir: config.dataDir,
+  });
 
   let stopping: Promise<void> | undefined;
   async function stop(): Promise<void> {
@@ -78,7 +98,7 @@ export async function startParley(config: ParleyConfig, overrides: StartOverride
     const deadline = Date.now() + config.drainTimeoutMs;
     while (wiring.registry.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     await new Promise((r) => setTimeout(r, 50)); // let GoAway frames reach the wire
-    await served.close();
+    await Promise.all([served.close(), ws?.close()]);
     workers.abort();
     wiring.registry.stop();
     await bus.close();
@@ -89,6 +109,7 @@ export async function startParley(config: ParleyConfig, overrides: StartOverride
 
   return {
     port,
+    wsPort: ws?.port,
     metricsPort: metricsServer?.port,
     url: `http://${config.host}:${port}`,
     stop: () => {

@@ -54,7 +54,7 @@ export async function startInProcessParley(
   const dataDir = options.dataDir ?? tempDataDir();
   const inbox = new Inbox();
   const parley = await startParley(
-    { ...defaultConfig, port: 0, metricsPort: -1, dataDir, drainTimeoutMs: 500, ...options.config },
+    { ...defaultConfig, port: 0, metricsPort: -1, wsPort: -1, dataDir, drainTimeoutMs: 500, ...options.config },
     { logger: silentLogger, codeSender: inbox, clock: options.clock },
   );
   return testParley(parley.url, createParleyClients(parley.url), inbox.codes, dataDir, () => parley.stop());

@@ -9,6 +9,8 @@ export interface ParleyProcess {
   url: string;
   port: number;
   metricsPort: number;
+  /** The WebSocket device-stream port. */
+  wsPort: number;
   clients: ParleyClients;
   codes: Map<string, string>;
   logs: Record<string, unknown>[];
@@ -29,6 +31,7 @@ export async function spawnParley(options: {
       PARLEY_DATA_DIR: options.dataDir,
       PARLEY_PORT: String(options.port ?? 0),
       PARLEY_METRICS_PORT: "0",
+      PARLEY_WS_PORT: "0",
       PARLEY_LOG_LEVEL: "info",
       ...options.env,
     },
@@ -41,6 +44,7 @@ export async function spawnParley(options: {
     url,
     port,
     metricsPort: listening.metricsPort as number,
+    wsPort: listening.wsPort as number,
     clients: createParleyClients(url),
     codes,
     logs,

@@ -176,6 +176,13 @@ export declare type Hello = Message<"parley.v1.Hello"> & {
    * @generated from field: uint32 window = 2;
    */
   window: number;
+
+  /**
+   * WebSocket only: browsers cannot set headers; ignored on gRPC.
+   *
+   * @generated from field: string access_token = 3;
+   */
+  accessToken: string;
 };
 
 /**

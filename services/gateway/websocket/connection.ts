@@ -1,0 +1,95 @@
+// One WebSocket connection: waits for Hello with its access token, then pipes binary frames
+// between the socket and a device stream. Anything a client does wrong closes only its socket.
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import type { RawData, WebSocket } from "ws";
+import {
+  type ConnectRequest,
+  ConnectRequestSchema,
+  type ConnectResponse,
+  ConnectResponseSchema,
+  GoAwayReason,
+} from "../../../gen/parley/v1/session_pb.js";
+import type { Logger } from "../../shared/logger.ts";
+import { CloseCode, closeFor, trimReason } from "./close-codes.ts";
+import { InboundFrames } from "./inbound.ts";
+import type { SessionOpener } from "./opener.ts";
+
+export interface ConnectionOptions {
+  open: SessionOpener;
+  helloTimeoutMs: number;
+  logger: Logger;
+}
+
+/** Above this many bytes not yet written to the socket, stop pulling frames from the session. */
+const sendHighWater = 1 << 20;
+
+export function handleConnection(socket: WebSocket, options: ConnectionOptions): void {
+  const { logger } = options;
+  const abort = new AbortController();
+  const inbound = new InboundFrames({ highWater: 8, pause: () => socket.pause(), resume: () => socket.resume() });
+  let opened = false;
+
+  const close = (code: number, reason: string) => {
+    clearTimeout(helloTimer);
+    if (socket.readyState === socket.OPEN || socket.readyState === socket.CONNECTING) socket.close(code, trimReason(reason));
+  };
+  const helloTimer = setTimeout(
+    () => close(CloseCode.helloTimeout, "DEADLINE_EXCEEDED: no Hello within the deadline"),
+    options.helloTimeoutMs,
+  );
+
+  socket.on("error", (error) => logger.debug("websocket error", { error: error.message }));
+  socket.on("close", () => {
+    clearTimeout(helloTimer);
+    inbound.end();
+    // Ends the handler's stream exactly as a gRPC client disconnecting would.
+    abort.abort();
+  });
+  socket.on("message", (data: RawData, isBinary: boolean) => {
+    if (!isBinary)
+      return close(CloseCode.unsupportedData, "INVALID_ARGUMENT: text frames are not supported; send binary ConnectRequest");
+    let request: ConnectRequest;
+    try {
+      request = fromBinary(ConnectRequestSchema, toBytes(data));
+    } catch (error) {
+      const why = error instanceof Error ? error.message : String(error);
+      return close(CloseCode.invalidPayload, `INVALID_ARGUMENT: frame is not a protobuf ConnectRequest: ${why}`);
+    }
+    if (opened) return inbound.push(request);
+    if (request.frame.case !== "hello" || request.frame.value.accessToken === "") {
+      return close(CloseCode.unauthenticated, "UNAUTHENTICATED: the first frame must be Hello with access_token");
+    }
+    clearTimeout(helloTimer);
+    opened = true;
+    const token = request.frame.value.accessToken;
+    // The token has done its job; the session never needs (or logs) it.
+    inbound.push(create(ConnectRequestSchema, { frame: { case: "hello", value: { ...request.frame.value, accessToken: "" } } }));
+    pipe(socket, options.open(token, inbound, abort.signal)).then(
+      (result) => close(result.code, result.reason),
+      (error) => {
+        const { code, reason } = closeFor(error);
+        if (code === CloseCode.internalError) logger.warn("websocket stream failed", { error: reason });
+        close(code, reason);
+      },
+    );
+  });
+}
+
+/** Writes each response as one binary message; resolves with how to close once the stream ends. */
+async function pipe(socket: WebSocket, responses: AsyncIterable<ConnectResponse>) {
+  let goAway: GoAwayReason | undefined;
+  for await (const response of responses) {
+    if (socket.readyState !== socket.OPEN) break;
+    if (response.frame.case === "goAway") goAway = response.frame.value.reason;
+    const bytes = toBinary(ConnectResponseSchema, response);
+    if (socket.bufferedAmount > sendHighWater) await new Promise<void>((resolve) => socket.send(bytes, () => resolve()));
+    else socket.send(bytes);
+  }
+  if (goAway === GoAwayReason.SERVER_DRAINING) return { code: CloseCode.goingAway, reason: "GoAway: SERVER_DRAINING" };
+  return { code: CloseCode.normal, reason: goAway === undefined ? "stream ended" : `GoAway: ${GoAwayReason[goAway]}` };
+}
+
+function toBytes(data: RawData): Uint8Array {
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return data instanceof ArrayBuffer ? new Uint8Array(data) : data;
+}

@@ -1,0 +1,56 @@
+// Client frames waiting for the session, read one at a time as the gRPC handler reads its request
+// stream. Past a few queued frames the socket is paused, so a client sending faster than it is
+// served is slowed by TCP flow control instead of growing this queue.
+import type { ConnectRequest } from "../../../gen/parley/v1/session_pb.js";
+
+export class InboundFrames implements AsyncIterable<ConnectRequest> {
+  readonly #items: ConnectRequest[] = [];
+  readonly #highWater: number;
+  readonly #pause: () => void;
+  readonly #resume: () => void;
+  #wake: (() => void) | undefined;
+  #ended = false;
+  #paused = false;
+
+  constructor(options: { highWater: number; pause: () => void; resume: () => void }) {
+    this.#highWater = options.highWater;
+    this.#pause = options.pause;
+    this.#resume = options.resume;
+  }
+
+  push(frame: ConnectRequest): void {
+    if (this.#ended) return;
+    this.#items.push(frame);
+    if (this.#items.length >= this.#highWater && !this.#paused) {
+      this.#paused = true;
+      this.#pause();
+    }
+    this.#wakeUp();
+  }
+
+  /** No more frames: the session sees the end of its request stream. */
+  end(): void {
+    this.#ended = true;
+    this.#wakeUp();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<ConnectRequest> {
+    for (;;) {
+      const item = this.#items.shift();
+      if (item) {
+        if (this.#paused && this.#items.length < this.#highWater / 2) {
+          this.#paused = false;
+          this.#resume();
+        }
+        yield item;
+      } else if (this.#ended) return;
+      else await new Promise<void>((resolve) => (this.#wake = resolve));
+    }
+  }
+
+  #wakeUp(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+}
