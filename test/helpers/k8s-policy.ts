@@ -17,7 +17,7 @@ export interface K8sObject {
 export function render(dir: string): K8sObject[] {
   const text = execFileSync("kubectl", ["kustomize", dir], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
   return parseAllDocuments(text).map((document) => {
-    if (document.errors.length > 0) throw new Error(`${dir}: ${document.errors[0].message}`);
+    if (document.errors.length > 0) throw new Error(`${dir}: ${document.errors[0]?.message}`);
     return document.toJS() as K8sObject;
   });
 }
@@ -53,7 +53,7 @@ function matches(selector: { matchLabels?: Record<string, string> } | undefined,
 }
 
 function imageTagProblem(image: string): string | undefined {
-  const withoutDigest = image.split("@")[0];
+  const withoutDigest = image.split("@")[0] ?? "";
   if (image.includes("@sha256:")) return undefined;
   const lastSegment = withoutDigest.split("/").at(-1) ?? "";
   if (!lastSegment.includes(":")) return `image ${image} has no tag`;
@@ -75,6 +75,7 @@ export function policyViolations(objects: K8sObject[]): string[] {
     const where = `${o.kind}/${o.metadata.name}`;
     const pod = o.spec?.template?.spec ?? {};
     const labels: Record<string, string> = o.spec?.template?.metadata?.labels ?? {};
+    // biome-ignore lint/suspicious/noExplicitAny: rendered manifests are untyped JSON.
     const containers: Array<Record<string, any>> = [...(pod.initContainers ?? []), ...(pod.containers ?? [])];
     const longRunning = o.kind !== "Job";
     if (containers.length === 0) violations.push(`${where}: no containers`);
