@@ -1,13 +1,8 @@
-// Starts a real Parley server on port 0 in this process, with real gRPC clients, and signs users in.
+// Starts a real Parley server process on port 0, with real gRPC clients, and signs users in.
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createParleyClients, type ParleyClients } from "../../clients/node/transport.ts";
-import { defaultConfig, type ParleyConfig } from "../../services/all-in-one/config.ts";
-import { startParley } from "../../services/all-in-one/server.ts";
-import type { CodeSender } from "../../services/identity/ports.ts";
-import type { Clock } from "../../services/shared/clock.ts";
-import { silentLogger } from "../../services/shared/logger.ts";
+import type { ParleyClients } from "../../clients/node/transport.ts";
 import { spawnParley } from "./process.ts";
 
 export interface SignedIn {
@@ -16,14 +11,6 @@ export interface SignedIn {
   accessToken: string;
   refreshToken: string;
   phoneNumber: string;
-}
-
-/** Captures the codes the server would text, as a phone would receive them. */
-export class Inbox implements CodeSender {
-  readonly codes = new Map<string, string>();
-  async send(phoneNumber: string, code: string): Promise<void> {
-    this.codes.set(phoneNumber, code);
-  }
 }
 
 export interface TestParley {
@@ -42,22 +29,6 @@ let phoneCounter = 0;
 export function newPhone(): string {
   phoneCounter++;
   return `+1555${String(process.pid % 1000).padStart(3, "0")}${String(phoneCounter).padStart(4, "0")}`;
-}
-
-/**
- * Starts Parley in this process. Use it only where a test needs to inject a port (clock, code
- * sender); heavy traffic belongs in startTestParley, whose server has its own event loop.
- */
-export async function startInProcessParley(
-  options: { dataDir?: string; config?: Partial<ParleyConfig>; clock?: Clock } = {},
-): Promise<TestParley> {
-  const dataDir = options.dataDir ?? tempDataDir();
-  const inbox = new Inbox();
-  const parley = await startParley(
-    { ...defaultConfig, port: 0, metricsPort: -1, wsPort: -1, dataDir, drainTimeoutMs: 500, ...options.config },
-    { logger: silentLogger, codeSender: inbox, clock: options.clock },
-  );
-  return testParley(parley.url, createParleyClients(parley.url), inbox.codes, dataDir, () => parley.stop());
 }
 
 /** Starts a real Parley server process on port 0 (dev mode: codes are read from its log). */
