@@ -16,5 +16,5 @@ bash scripts/engines/engines.sh up
 npm run -s cassandra:migrate
 npm run -s kafka:topics
 
-PARLEY_ENGINES=1 node --disable-warning=TimeoutNegativeWarning --test --test-concurrency=1 --test-timeout=600000 \
+PARLEY_ENGINES=1 node --disable-warning=TimeoutNegativeWarning --test --test-force-exit --test-concurrency=1 --test-timeout=180000 \
   'test/contract/**/*.test.ts' 'test/engines/**/*.test.ts'

@@ -1,0 +1,183 @@
+// The web client (clients/web, built by scripts/edge/web.sh) in headless Chromium against Parley
+// behind the real Envoy edge: gRPC-Web with CORS for the page's origin, and the WebSocket stream.
+// Chromium trusts the dev CA through a throwaway NSS database (certutil) under a temporary HOME,
+// so TLS is verified as in a real browser (no --ignore-certificate-errors).
+// Run: bash scripts/edge/web.sh && npx node --test test/edge/web.test.ts
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer, type Server } from "node:https";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { extname, join, normalize } from "node:path";
+import { after, before, test } from "node:test";
+import { edgeRunDir, repoRoot } from "../../scripts/edge/render.ts";
+import { eventually, newPhone, tempDataDir } from "../helpers/parley.ts";
+import { type ParleyProcess, spawnParley } from "../helpers/process.ts";
+import { type Envoy, freePort, startEnvoy } from "./envoy.ts";
+
+// playwright-core lives in clients/web's own node_modules (it downloads no browser); only the few
+// calls used here are typed, so the root type check does not need that install.
+interface Locator {
+  waitFor(options?: { state?: "visible" | "attached"; timeout?: number }): Promise<void>;
+  click(): Promise<void>;
+  fill(value: string): Promise<void>;
+  textContent(): Promise<string | null>;
+  count(): Promise<number>;
+}
+interface Page {
+  goto(url: string): Promise<unknown>;
+  locator(selector: string, options?: { hasText?: string }): Locator;
+  screenshot(options: { path: string; fullPage?: boolean }): Promise<unknown>;
+  on(event: "console" | "pageerror", listener: (value: { toString(): string }) => void): void;
+}
+interface Browser {
+  newContext(options?: { viewport?: { width: number; height: number } }): Promise<{ newPage(): Promise<Page> }>;
+  close(): Promise<void>;
+}
+interface Playwright {
+  chromium: {
+    launch(options: {
+      executablePath: string;
+      headless: boolean;
+      env?: Record<string, string>;
+      args?: string[];
+    }): Promise<Browser>;
+  };
+}
+
+const webDir = join(repoRoot, "clients/web");
+const dist = join(webDir, "dist");
+const shots = join(repoRoot, "test-results/web");
+const TIMEOUT = 15_000;
+
+let parley: ParleyProcess;
+let edge: Envoy;
+let site: Server;
+let siteOrigin: string;
+let browser: Browser;
+let browserHome: string;
+
+/** Serves clients/web/dist over HTTPS with the edge's dev certificate (valid for localhost). */
+async function serveClient(port: number): Promise<Server> {
+  const types: Record<string, string> = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css" };
+  const server = createServer(
+    { cert: readFileSync(join(edgeRunDir(), "server.pem")), key: readFileSync(join(edgeRunDir(), "server.key")) },
+    (req, res) => {
+      const path = new URL(req.url ?? "/", "https://localhost").pathname;
+      const file = join(dist, normalize(path === "/" ? "/index.html" : path));
+      if (!file.startsWith(dist) || !existsSync(file)) return void res.writeHead(404).end();
+      res.writeHead(200, { "content-type": types[extname(file)] ?? "application/octet-stream" }).end(readFileSync(file));
+    },
+  );
+  await new Promise<void>((ok) => server.listen(port, "127.0.0.1", ok));
+  return server;
+}
+
+/** A HOME whose ~/.pki/nssdb trusts the dev CA: Chromium on Linux reads its trust store there. */
+function homeTrustingDevCa(): string {
+  const home = mkdtempSync(join(tmpdir(), "parley-web-home-"));
+  const db = join(home, ".pki/nssdb");
+  mkdirSync(db, { recursive: true });
+  execFileSync("certutil", ["-d", `sql:${db}`, "-N", "--empty-password"]);
+  execFileSync("certutil", [
+    "-d",
+    `sql:${db}`,
+    "-A",
+    "-t",
+    "C,,",
+    "-n",
+    "Parley dev edge CA",
+    "-i",
+    join(edgeRunDir(), "ca.pem"),
+  ]);
+  return home;
+}
+
+before(async () => {
+  assert.ok(existsSync(join(dist, "index.html")), "clients/web/dist is missing: run bash scripts/edge/web.sh");
+  const sitePort = await freePort();
+  siteOrigin = `https://localhost:${sitePort}`;
+  parley = await spawnParley({ dataDir: tempDataDir() });
+  edge = await startEnvoy({ name: "web", grpcPort: parley.port, wsPort: parley.wsPort, webOrigin: siteOrigin });
+  site = await serveClient(sitePort);
+  const { chromium } = createRequire(join(webDir, "package.json"))("playwright-core") as Playwright;
+  browserHome = homeTrustingDevCa();
+  browser = await chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    headless: true,
+    env: { ...(process.env as Record<string, string>), HOME: browserHome },
+  });
+  mkdirSync(shots, { recursive: true });
+});
+
+after(async () => {
+  await browser?.close();
+  await new Promise((ok) => (site ? site.close(ok) : ok(undefined)));
+  await edge?.stop();
+  await parley?.kill("SIGTERM");
+  if (browserHome) rmSync(browserHome, { recursive: true, force: true });
+});
+
+async function openPage(name: string): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 900, height: 600 } });
+  const page = await context.newPage();
+  page.on("pageerror", (error) => console.error(`[${name} page error] ${error}`));
+  await page.goto(`${siteOrigin}/?edge=${encodeURIComponent(edge.url)}`);
+  return page;
+}
+
+/** Types the phone number, reads the code from Parley's dev-mode log, types it, waits for the live stream. */
+async function signIn(page: Page, phone: string, name: string): Promise<void> {
+  await page.locator("#request-code input[name=phone]").fill(phone);
+  await page.locator("#request-code input[name=name]").fill(name);
+  await page.locator("#request-code button").click();
+  await eventually(`a sign-in code for ${name}`, () => parley.codes.has(phone), TIMEOUT);
+  await page.locator("#verify-code input[name=code]").fill(parley.codes.get(phone) ?? "");
+  await page.locator("#verify-code button").click();
+  await page.locator("#connection[data-state=live]").waitFor({ timeout: TIMEOUT });
+}
+
+const shot = (page: Page, name: string) => page.screenshot({ path: join(shots, `${name}.png`) });
+
+test("two browsers chat through the edge: live messages, delivered then read ticks", async () => {
+  const [alice, bob] = await Promise.all([openPage("alice"), openPage("bob")]);
+  const alicePhone = newPhone();
+  const bobPhone = newPhone();
+  await signIn(alice, alicePhone, "Alice");
+  await signIn(bob, bobPhone, "Bob");
+  await shot(bob, "1-bob-signed-in");
+
+  // Alice opens a direct chat by Bob's number (LookupUsers + GetOrCreateDirect) and sends.
+  await alice.locator("#new-chat input[name=phone]").fill(bobPhone);
+  await alice.locator("#new-chat button").click();
+  await alice.locator("#chat-title", { hasText: "Bob" }).waitFor({ timeout: TIMEOUT });
+  await alice.locator("#composer input[name=text]").fill("Hi Bob, it's Alice");
+  await alice.locator("#composer button").click();
+
+  // Bob's page gets it live on the stream (the new conversation appears with the message), and his
+  // ack makes it delivered for Alice; he has not opened the chat, so it is not read yet.
+  await bob.locator("#conversations li", { hasText: "Hi Bob, it's Alice" }).waitFor({ timeout: TIMEOUT });
+  await alice.locator('#messages li.own[data-status="delivered"]', { hasText: "Hi Bob" }).waitFor({ timeout: TIMEOUT });
+  await shot(bob, "2-bob-new-message-in-list");
+  await shot(alice, "3-alice-delivered");
+
+  // Bob opens the chat (GetConversation + ListMessages history) and so marks it read.
+  await bob.locator("#conversations li", { hasText: "Alice" }).click();
+  await bob.locator("#messages li", { hasText: "Hi Bob, it's Alice" }).waitFor({ timeout: TIMEOUT });
+  await alice.locator('#messages li.own[data-status="read"]', { hasText: "Hi Bob" }).waitFor({ timeout: TIMEOUT });
+  await shot(alice, "4-alice-read");
+
+  // Bob replies; Alice, with the chat open, sees it live and reads it at once.
+  await bob.locator("#composer input[name=text]").fill("Hello Alice!");
+  await bob.locator("#composer button").click();
+  await alice.locator("#messages li:not(.own)", { hasText: "Hello Alice!" }).waitFor({ timeout: TIMEOUT });
+  await bob.locator('#messages li.own[data-status="read"]', { hasText: "Hello Alice!" }).waitFor({ timeout: TIMEOUT });
+  await shot(alice, "5-alice-sees-reply");
+  await shot(bob, "6-bob-reply-read");
+
+  assert.equal(await alice.locator("#messages li.message").count(), 2);
+  assert.equal(await bob.locator("#messages li.message").count(), 2);
+  assert.equal(await alice.locator("#error").textContent(), "");
+  assert.equal(await bob.locator("#error").textContent(), "");
+});
