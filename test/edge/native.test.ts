@@ -2,53 +2,22 @@
 // (clients/python/parley_chat.py, stubs from scripts/edge/python-client.sh) and the TypeScript
 // DeviceStream chat in one conversation through Envoy (TLS 1.3 only) and see one order.
 import assert from "node:assert/strict";
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import { DeviceStream } from "../../clients/node/device-stream.ts";
 import { bearer } from "../../clients/node/transport.ts";
-import { edgeCacheDir, edgeRunDir, repoRoot } from "../../scripts/edge/render.ts";
+import { edgeRunDir } from "../../scripts/edge/render.ts";
 import { textMessage, textOf } from "../helpers/chat.ts";
 import { eventually, newPhone, signInOn, tempDataDir } from "../helpers/parley.ts";
 import { type ParleyProcess, spawnParley } from "../helpers/process.ts";
 import { type Envoy, startEnvoy } from "./envoy.ts";
+import { PythonChat, pyEnv, python, script } from "./python-chat.ts";
 
-const python = join(edgeCacheDir(), "py-client/venv/bin/python");
-const script = join(repoRoot, "clients/python/parley_chat.py");
 const cacert = join(edgeRunDir(), "ca.pem");
-const env = { ...process.env, PARLEY_EDGE_CACHE: edgeCacheDir(), PYTHONUNBUFFERED: "1" };
-
-interface Line {
-  type: string;
-  [key: string]: unknown;
-}
-
-/** The Python client as a child process: JSON lines in on stdin, JSON lines out on stdout. */
-class PythonChat {
-  readonly lines: Line[] = [];
-  readonly exited: Promise<number | null>;
-  readonly stderr: string[] = [];
-  readonly #child: ChildProcess;
-  constructor(args: string[]) {
-    this.#child = spawn(python, [script, ...args], { env, stdio: ["pipe", "pipe", "pipe"] });
-    this.#child.stderr?.on("data", (d) => this.stderr.push(String(d)));
-    if (this.#child.stdout) createInterface({ input: this.#child.stdout }).on("line", (l) => this.lines.push(JSON.parse(l)));
-    this.exited = new Promise((ok) => this.#child.once("exit", (code) => ok(code)));
-  }
-  tell(instruction: object): void {
-    this.#child.stdin?.write(`${JSON.stringify(instruction)}\n`);
-  }
-  async line(type: string): Promise<Line> {
-    await eventually(`python prints ${type}\n${this.stderr.join("")}`, () => this.lines.some((l) => l.type === type), 15_000);
-    return this.lines.find((l) => l.type === type) as Line;
-  }
-  kill(): void {
-    if (this.#child.exitCode === null) this.#child.kill("SIGKILL");
-  }
-}
+const env = pyEnv;
 
 describe("a native Python client through the edge", () => {
   let parley: ParleyProcess;

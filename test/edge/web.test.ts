@@ -4,51 +4,16 @@
 // so TLS is verified as in a real browser (no --ignore-certificate-errors).
 // Run: bash scripts/edge/web.sh && npx node --test test/edge/web.test.ts
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer, type Server } from "node:https";
+import { existsSync, mkdirSync, rmSync } from "node:fs";
+import type { Server } from "node:https";
 import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
-import { extname, join, normalize } from "node:path";
+import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { edgeRunDir, repoRoot } from "../../scripts/edge/render.ts";
 import { eventually, newPhone, tempDataDir } from "../helpers/parley.ts";
 import { type ParleyProcess, spawnParley } from "../helpers/process.ts";
+import { type Browser, dist, homeTrustingDevCa, type Page, type Playwright, serveClient, shots, webDir } from "./browser.ts";
 import { type Envoy, freePort, startEnvoy } from "./envoy.ts";
 
-// playwright-core lives in clients/web's own node_modules (it downloads no browser); only the few
-// calls used here are typed, so the root type check does not need that install.
-interface Locator {
-  waitFor(options?: { state?: "visible" | "attached"; timeout?: number }): Promise<void>;
-  click(): Promise<void>;
-  fill(value: string): Promise<void>;
-  textContent(): Promise<string | null>;
-  count(): Promise<number>;
-}
-interface Page {
-  goto(url: string): Promise<unknown>;
-  locator(selector: string, options?: { hasText?: string }): Locator;
-  screenshot(options: { path: string; fullPage?: boolean }): Promise<unknown>;
-  on(event: "console" | "pageerror", listener: (value: { toString(): string }) => void): void;
-}
-interface Browser {
-  newContext(options?: { viewport?: { width: number; height: number } }): Promise<{ newPage(): Promise<Page> }>;
-  close(): Promise<void>;
-}
-interface Playwright {
-  chromium: {
-    launch(options: {
-      executablePath: string;
-      headless: boolean;
-      env?: Record<string, string>;
-      args?: string[];
-    }): Promise<Browser>;
-  };
-}
-
-const webDir = join(repoRoot, "clients/web");
-const dist = join(webDir, "dist");
-const shots = join(repoRoot, "test-results/web");
 const TIMEOUT = 15_000;
 
 let parley: ParleyProcess;
@@ -57,42 +22,6 @@ let site: Server;
 let siteOrigin: string;
 let browser: Browser;
 let browserHome: string;
-
-/** Serves clients/web/dist over HTTPS with the edge's dev certificate (valid for localhost). */
-async function serveClient(port: number): Promise<Server> {
-  const types: Record<string, string> = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css" };
-  const server = createServer(
-    { cert: readFileSync(join(edgeRunDir(), "server.pem")), key: readFileSync(join(edgeRunDir(), "server.key")) },
-    (req, res) => {
-      const path = new URL(req.url ?? "/", "https://localhost").pathname;
-      const file = join(dist, normalize(path === "/" ? "/index.html" : path));
-      if (!file.startsWith(dist) || !existsSync(file)) return void res.writeHead(404).end();
-      res.writeHead(200, { "content-type": types[extname(file)] ?? "application/octet-stream" }).end(readFileSync(file));
-    },
-  );
-  await new Promise<void>((ok) => server.listen(port, "127.0.0.1", ok));
-  return server;
-}
-
-/** A HOME whose ~/.pki/nssdb trusts the dev CA: Chromium on Linux reads its trust store there. */
-function homeTrustingDevCa(): string {
-  const home = mkdtempSync(join(tmpdir(), "parley-web-home-"));
-  const db = join(home, ".pki/nssdb");
-  mkdirSync(db, { recursive: true });
-  execFileSync("certutil", ["-d", `sql:${db}`, "-N", "--empty-password"]);
-  execFileSync("certutil", [
-    "-d",
-    `sql:${db}`,
-    "-A",
-    "-t",
-    "C,,",
-    "-n",
-    "Parley dev edge CA",
-    "-i",
-    join(edgeRunDir(), "ca.pem"),
-  ]);
-  return home;
-}
 
 before(async () => {
   assert.ok(existsSync(join(dist, "index.html")), "clients/web/dist is missing: run bash scripts/edge/web.sh");
