@@ -17,6 +17,8 @@ import type { SessionOpener } from "./opener.ts";
 export interface ConnectionOptions {
   open: SessionOpener;
   helloTimeoutMs: number;
+  /** Largest frame handled; a bigger one closes the socket with 1009 and a reason. */
+  maxFrameBytes: number;
   logger: Logger;
 }
 
@@ -48,9 +50,16 @@ export function handleConnection(socket: WebSocket, options: ConnectionOptions):
   socket.on("message", (data: RawData, isBinary: boolean) => {
     if (!isBinary)
       return close(CloseCode.unsupportedData, "INVALID_ARGUMENT: text frames are not supported; send binary ConnectRequest");
+    const bytes = toBytes(data);
+    if (bytes.byteLength > options.maxFrameBytes) {
+      return close(
+        CloseCode.tooBig,
+        `INVALID_ARGUMENT: frame of ${bytes.byteLength} bytes exceeds the ${options.maxFrameBytes}-byte limit`,
+      );
+    }
     let request: ConnectRequest;
     try {
-      request = fromBinary(ConnectRequestSchema, toBytes(data));
+      request = fromBinary(ConnectRequestSchema, bytes);
     } catch (error) {
       const why = error instanceof Error ? error.message : String(error);
       return close(CloseCode.invalidPayload, `INVALID_ARGUMENT: frame is not a protobuf ConnectRequest: ${why}`);

@@ -41,11 +41,14 @@ export async function serveWebSocket(options: {
   helloTimeoutMs?: number;
 }): Promise<ServedWebSocket> {
   const logger = options.logger.child({ component: "websocket" });
+  const maxFrameBytes = options.maxPayload ?? 64 * 1024;
   const server = new WebSocketServer({
     host: options.host,
     port: options.port,
     path: sessionPath,
-    maxPayload: options.maxPayload ?? 64 * 1024,
+    // The library's own cap closes without a reason, so it sits well above the limit that the
+    // connection checks itself (and explains in the close reason).
+    maxPayload: 4 * maxFrameBytes,
     // Frames are small protobufs; compression costs CPU and memory per socket for little gain.
     perMessageDeflate: false,
   });
@@ -55,7 +58,7 @@ export async function serveWebSocket(options: {
   });
   server.on("error", (error) => logger.warn("websocket server error", { error: error.message }));
   server.on("connection", (socket) =>
-    handleConnection(socket, { open: options.open, helloTimeoutMs: options.helloTimeoutMs ?? 10_000, logger }),
+    handleConnection(socket, { open: options.open, helloTimeoutMs: options.helloTimeoutMs ?? 10_000, maxFrameBytes, logger }),
   );
   return {
     port: (server.address() as AddressInfo).port,
