@@ -7,9 +7,7 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { existsSync, mkdirSync, rmSync } from "node:fs";
-import type { Server } from "node:https";
-import { createRequire } from "node:module";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import tls from "node:tls";
@@ -18,10 +16,10 @@ import { openWsDeviceStream } from "../../clients/node/ws-stream.ts";
 import type { ConversationEvent } from "../../gen/parley/v1/events_pb.js";
 import { edgeRunDir } from "../../scripts/edge/render.ts";
 import { textMessage, textOf } from "../helpers/chat.ts";
-import { eventually, eventuallyAsync, newPhone, signInOn, tempDataDir } from "../helpers/parley.ts";
-import { type ParleyProcess, spawnParley } from "../helpers/process.ts";
-import { type Browser, dist, homeTrustingDevCa, type Playwright, serveClient, shots, webDir } from "./browser.ts";
-import { devCa, type Envoy, freePort, startEnvoy } from "./envoy.ts";
+import { eventually, eventuallyAsync, newPhone, signInOn } from "../helpers/parley.ts";
+import type { ParleyProcess } from "../helpers/process.ts";
+import { type Browser, shots, startWebStack, type WebStack } from "./browser.ts";
+import { devCa, type Envoy } from "./envoy.ts";
 import { GrpcJsParley } from "./grpc-js-client.ts";
 import { PythonChat, pyEnv, python, script } from "./python-chat.ts";
 
@@ -41,36 +39,17 @@ const RENDERED_MESSAGES = `[...document.querySelectorAll("#messages li.message[d
 
 let parley: ParleyProcess;
 let edge: Envoy;
-let site: Server;
 let siteOrigin: string;
 let browser: Browser;
-let browserHome: string;
 
+let stack: WebStack | undefined;
 before(async () => {
   assert.ok(existsSync(python), `run scripts/edge/python-client.sh first (${python} is missing)`);
-  assert.ok(existsSync(join(dist, "index.html")), "clients/web/dist is missing: run bash scripts/edge/web.sh");
-  const sitePort = await freePort();
-  siteOrigin = `https://localhost:${sitePort}`;
-  parley = await spawnParley({ dataDir: tempDataDir() });
-  edge = await startEnvoy({ name: "all-clients", grpcPort: parley.port, wsPort: parley.wsPort, webOrigin: siteOrigin });
-  site = await serveClient(sitePort);
-  const { chromium } = createRequire(join(webDir, "package.json"))("playwright-core") as Playwright;
-  browserHome = homeTrustingDevCa();
-  browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    headless: true,
-    env: { ...(process.env as Record<string, string>), HOME: browserHome },
-  });
-  mkdirSync(shots, { recursive: true });
+  stack = await startWebStack("all-clients");
+  ({ parley, edge, siteOrigin, browser } = stack);
 });
 
-after(async () => {
-  await browser?.close();
-  await new Promise((ok) => (site ? site.close(ok) : ok(undefined)));
-  await edge?.stop();
-  await parley?.kill("SIGTERM");
-  if (browserHome) rmSync(browserHome, { recursive: true, force: true });
-});
+after(() => stack?.stop());
 
 const messagesOf = (events: ConversationEvent[], id: string) =>
   events.filter((e) => e.conversationId === id && e.body.case === "message").map((e) => `${e.sequence}:${textOf(e)}`);

@@ -1,11 +1,16 @@
 // The web client (clients/web) in headless Chromium, for the edge tests: its static server and a
 // browser profile that trusts the dev CA.
+import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:https";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { extname, join, normalize } from "node:path";
 import { edgeRunDir, repoRoot } from "../../scripts/edge/render.ts";
+import { tempDataDir } from "../helpers/parley.ts";
+import { type ParleyProcess, spawnParley } from "../helpers/process.ts";
+import { type Envoy, freePort, startEnvoy } from "./envoy.ts";
 
 // playwright-core lives in clients/web's own node_modules; only the calls used here are typed.
 export interface Locator {
@@ -76,4 +81,44 @@ export function homeTrustingDevCa(): string {
     join(edgeRunDir(), "ca.pem"),
   ]);
   return home;
+}
+
+export interface WebStack {
+  parley: ParleyProcess;
+  edge: Envoy;
+  /** The origin the built client is served from (and the edge's allowed CORS origin). */
+  siteOrigin: string;
+  browser: Browser;
+  stop(): Promise<void>;
+}
+
+/** Parley, Envoy allowing the client's origin, the built client over HTTPS, and headless Chromium. */
+export async function startWebStack(name: string): Promise<WebStack> {
+  assert.ok(existsSync(join(dist, "index.html")), "clients/web/dist is missing: run bash scripts/edge/web.sh");
+  const sitePort = await freePort();
+  const siteOrigin = `https://localhost:${sitePort}`;
+  const parley = await spawnParley({ dataDir: tempDataDir() });
+  const edge = await startEnvoy({ name, grpcPort: parley.port, wsPort: parley.wsPort, webOrigin: siteOrigin });
+  const site = await serveClient(sitePort);
+  const { chromium } = createRequire(join(webDir, "package.json"))("playwright-core") as Playwright;
+  const browserHome = homeTrustingDevCa();
+  const browser = await chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    headless: true,
+    env: { ...(process.env as Record<string, string>), HOME: browserHome },
+  });
+  mkdirSync(shots, { recursive: true });
+  return {
+    parley,
+    edge,
+    siteOrigin,
+    browser,
+    async stop() {
+      await browser.close();
+      await new Promise((ok) => site.close(ok));
+      await edge.stop();
+      await parley.kill("SIGTERM");
+      rmSync(browserHome, { recursive: true, force: true });
+    },
+  };
 }

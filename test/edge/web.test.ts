@@ -4,49 +4,27 @@
 // so TLS is verified as in a real browser (no --ignore-certificate-errors).
 // Run: bash scripts/edge/web.sh && npx node --test test/edge/web.test.ts
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, rmSync } from "node:fs";
-import type { Server } from "node:https";
-import { createRequire } from "node:module";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { eventually, newPhone, tempDataDir } from "../helpers/parley.ts";
-import { type ParleyProcess, spawnParley } from "../helpers/process.ts";
-import { type Browser, dist, homeTrustingDevCa, type Page, type Playwright, serveClient, shots, webDir } from "./browser.ts";
-import { type Envoy, freePort, startEnvoy } from "./envoy.ts";
+import { eventually, newPhone } from "../helpers/parley.ts";
+import type { ParleyProcess } from "../helpers/process.ts";
+import { type Browser, type Page, shots, startWebStack, type WebStack } from "./browser.ts";
+import type { Envoy } from "./envoy.ts";
 
 const TIMEOUT = 15_000;
 
 let parley: ParleyProcess;
 let edge: Envoy;
-let site: Server;
 let siteOrigin: string;
 let browser: Browser;
-let browserHome: string;
 
+let stack: WebStack | undefined;
 before(async () => {
-  assert.ok(existsSync(join(dist, "index.html")), "clients/web/dist is missing: run bash scripts/edge/web.sh");
-  const sitePort = await freePort();
-  siteOrigin = `https://localhost:${sitePort}`;
-  parley = await spawnParley({ dataDir: tempDataDir() });
-  edge = await startEnvoy({ name: "web", grpcPort: parley.port, wsPort: parley.wsPort, webOrigin: siteOrigin });
-  site = await serveClient(sitePort);
-  const { chromium } = createRequire(join(webDir, "package.json"))("playwright-core") as Playwright;
-  browserHome = homeTrustingDevCa();
-  browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    headless: true,
-    env: { ...(process.env as Record<string, string>), HOME: browserHome },
-  });
-  mkdirSync(shots, { recursive: true });
+  stack = await startWebStack("web");
+  ({ parley, edge, siteOrigin, browser } = stack);
 });
 
-after(async () => {
-  await browser?.close();
-  await new Promise((ok) => (site ? site.close(ok) : ok(undefined)));
-  await edge?.stop();
-  await parley?.kill("SIGTERM");
-  if (browserHome) rmSync(browserHome, { recursive: true, force: true });
-});
+after(() => stack?.stop());
 
 async function openPage(name: string): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 900, height: 600 } });
