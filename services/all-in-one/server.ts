@@ -94,9 +94,7 @@ export async function startParley(config: ParleyConfig, overrides: StartOverride
   let stopping: Promise<void> | undefined;
   async function stop(): Promise<void> {
     health.setServing(false);
-    wiring.registry.drain(1_000);
-    const deadline = Date.now() + config.drainTimeoutMs;
-    while (wiring.registry.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await wiring.registry.drain({ reconnectAfterMs: 1_000, deadlineMs: config.drainTimeoutMs });
     await new Promise((r) => setTimeout(r, 50)); // let GoAway frames reach the wire
     await Promise.all([served.close(), ws?.close()]);
     workers.abort();

@@ -61,11 +61,7 @@ await runService("gateway", config, context, {
   started(url) {
     routes.gatewayId ||= url;
   },
-  async drain(deadlineMs) {
-    gateway.registry.drain(1_000);
-    const deadline = Date.now() + deadlineMs;
-    while (gateway.registry.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  },
+  drain: (deadlineMs) => gateway.registry.drain({ reconnectAfterMs: 1_000, deadlineMs }),
   async stop() {
     gateway.registry.stop();
     await redis.close();

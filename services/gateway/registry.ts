@@ -63,25 +63,23 @@ export class SessionRegistry implements DeliveryRouter {
 
   /** Offers an event to the users' streams here; returns how many streams got it. */
   offerEvent(userIds: string[], event: ConversationEvent): number {
-    let offered = 0;
-    for (const userId of userIds) {
-      for (const session of this.#byUser.get(userId) ?? []) {
-        session.offer(event);
-        offered++;
-      }
-    }
-    return offered;
+    return this.#eachSessionOf(userIds, (session) => session.offer(event));
   }
 
   offerReceipt(userIds: string[], receipt: ReceiptUpdate): number {
-    let offered = 0;
+    return this.#eachSessionOf(userIds, (session) => session.offerReceipt(receipt));
+  }
+
+  /** Calls fn for every stream of these users here; returns how many there were. */
+  #eachSessionOf(userIds: string[], fn: (session: DeviceSession) => void): number {
+    let count = 0;
     for (const userId of userIds) {
       for (const session of this.#byUser.get(userId) ?? []) {
-        session.offerReceipt(receipt);
-        offered++;
+        fn(session);
+        count++;
       }
     }
-    return offered;
+    return count;
   }
 
   async deliverEvent(userIds: string[], event: ConversationEvent): Promise<void> {
@@ -103,11 +101,16 @@ export class SessionRegistry implements DeliveryRouter {
     this.closeStream(deviceId);
   }
 
-  /** Tells every stream to reconnect elsewhere; used when the server drains. */
-  drain(reconnectAfterMs: number): void {
+  /**
+   * Tells every stream to reconnect elsewhere (GoAway SERVER_DRAINING) and resolves once all have
+   * left or the deadline has passed; used when the server shuts down.
+   */
+  async drain(options: { reconnectAfterMs: number; deadlineMs: number }): Promise<void> {
     for (const session of [...this.#byDevice.values()]) {
-      session.goAway(GoAwayReason.SERVER_DRAINING, "server is shutting down; reconnect", reconnectAfterMs);
+      session.goAway(GoAwayReason.SERVER_DRAINING, "server is shutting down; reconnect", options.reconnectAfterMs);
     }
+    const deadline = Date.now() + options.deadlineMs;
+    while (this.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   }
 
   stop(): void {
