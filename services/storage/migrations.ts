@@ -1,5 +1,10 @@
-// The embedded schema, versioned with PRAGMA user_version. Append migrations; never edit old ones.
+// The embedded schema: the core tables versioned with PRAGMA user_version, then each area's named
+// steps (sqlite-migrations/) recorded in schema_migrations. Append migrations; never edit old ones.
 import type { DatabaseSync } from "node:sqlite";
+import { devicesMigrations } from "./sqlite-migrations/devices.ts";
+import { groupsMigrations } from "./sqlite-migrations/groups.ts";
+import type { NamedMigration } from "./sqlite-migrations/named.ts";
+import { pushMigrations } from "./sqlite-migrations/push.ts";
 
 const migrations: string[] = [
   `
@@ -87,6 +92,19 @@ export function migrate(db: DatabaseSync): void {
     db.exec("BEGIN IMMEDIATE");
     db.exec(migrations[version] as string);
     db.exec(`PRAGMA user_version = ${version + 1}`);
+    db.exec("COMMIT");
+  }
+  applyNamed(db, [...groupsMigrations, ...devicesMigrations, ...pushMigrations]);
+}
+
+function applyNamed(db: DatabaseSync, steps: NamedMigration[]): void {
+  db.exec("CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)");
+  const applied = new Set((db.prepare("SELECT name FROM schema_migrations").all() as { name: string }[]).map((row) => row.name));
+  for (const step of steps) {
+    if (applied.has(step.name)) continue;
+    db.exec("BEGIN IMMEDIATE");
+    db.exec(step.sql);
+    db.prepare("INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)").run(step.name, Date.now());
     db.exec("COMMIT");
   }
 }
