@@ -1,4 +1,6 @@
 // Configuration of the all-in-one process, from environment variables with working defaults.
+import { defaultLinkingSettings, type LinkingSettings } from "../identity/linking.ts";
+import { linkingFromEnv } from "../identity/linking-config.ts";
 import type { LogLevel } from "../shared/logger.ts";
 import type { SyncMode } from "../storage/sqlite.ts";
 
@@ -21,6 +23,8 @@ export interface ParleyConfig {
   metricsPort: number;
   /** How long a SIGTERM waits for streams to leave before closing them. */
   drainTimeoutMs: number;
+  /** Device link tokens: lifetime and the default history policy of linked devices. */
+  linking: LinkingSettings;
 }
 
 export const defaultConfig: ParleyConfig = {
@@ -37,6 +41,7 @@ export const defaultConfig: ParleyConfig = {
   codeTtlMs: 5 * 60_000,
   metricsPort: 9464,
   drainTimeoutMs: 5_000,
+  linking: defaultLinkingSettings,
 };
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -71,5 +76,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ParleyConfi
     codeTtlMs: int(env, "PARLEY_CODE_TTL_MS", d.codeTtlMs),
     metricsPort: int(env, "PARLEY_METRICS_PORT", d.metricsPort),
     drainTimeoutMs: int(env, "PARLEY_DRAIN_TIMEOUT_MS", d.drainTimeoutMs),
+    linking: linkingFromEnv(env),
   };
 }

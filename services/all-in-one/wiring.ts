@@ -19,6 +19,7 @@ import {
   SqliteRefreshTokenStore,
   SqliteUserStore,
 } from "../identity/adapters/sqlite.ts";
+import { SqliteHistoryStart, SqliteLinkTokenStore } from "../identity/adapters/sqlite-linking.ts";
 import { composeIdentity } from "../identity/compose.ts";
 import type { CodeSender } from "../identity/ports.ts";
 import { SqliteConversationStore, SqliteEventLog, SqliteReceiptStore } from "../messaging/adapters/sqlite.ts";
@@ -57,6 +58,7 @@ export function wireServices(deps: WiringDeps) {
   };
   const identity = composeIdentity({
     stores: identityStores,
+    linking: { linkTokens: new SqliteLinkTokenStore(db), historyStart: new SqliteHistoryStart(db), settings: config.linking },
     bus,
     codeSender: deps.codeSender,
     tokens,

@@ -4,7 +4,16 @@ import type { Authenticator } from "../shared/auth.ts";
 import type { Clock, IdGenerator } from "../shared/clock.ts";
 import type { Logger } from "../shared/logger.ts";
 import { createAuthenticator } from "./authenticator.ts";
-import type { CodeSender, DeviceStore, LoginCodeStore, RefreshTokenStore, UserStore } from "./ports.ts";
+import { createDeviceLinking, type LinkingSettings } from "./linking.ts";
+import type {
+  CodeSender,
+  DeviceStore,
+  HistoryStart,
+  LinkTokenStore,
+  LoginCodeStore,
+  RefreshTokenStore,
+  UserStore,
+} from "./ports.ts";
 import { createIdentityService } from "./service.ts";
 import { createDeviceSessions } from "./sessions.ts";
 import { createSignIn, defaultSignInLimits } from "./sign-in.ts";
@@ -15,6 +24,13 @@ export interface IdentityStores {
   codes: LoginCodeStore;
   devices: DeviceStore;
   refreshTokens: RefreshTokenStore;
+}
+
+/** Device linking: its token store, where a from-link device's stream starts, and its settings. */
+export interface IdentityLinking {
+  linkTokens: LinkTokenStore;
+  historyStart: HistoryStart;
+  settings: LinkingSettings;
 }
 
 export interface TokenSettings {
@@ -30,6 +46,7 @@ export function composeAuthenticator(deps: { tokens: TokenSettings; devices: Dev
 
 export function composeIdentity(deps: {
   stores: IdentityStores;
+  linking: IdentityLinking;
   bus: EventBus;
   codeSender: CodeSender;
   tokens: TokenSettings;
@@ -44,8 +61,17 @@ export function composeIdentity(deps: {
   const logger = deps.logger.child({ service: "identity" });
   const signIn = createSignIn({ ...stores, codeSender: deps.codeSender, tokens, clock, ids: deps.ids, logger, limits });
   const sessions = createDeviceSessions({ ...stores, tokens, signIn, bus: deps.bus, clock, logger });
+  const linking = createDeviceLinking({
+    ...deps.linking,
+    devices: stores.devices,
+    tokens,
+    signIn,
+    clock,
+    ids: deps.ids,
+    logger,
+  });
   return {
-    service: createIdentityService({ signIn, sessions, users: stores.users, limits }),
+    service: createIdentityService({ signIn, sessions, users: stores.users, limits, linking }),
     authenticator: createAuthenticator({ tokens, devices: stores.devices }),
   };
 }

@@ -64,3 +64,36 @@ export interface RefreshTokenStore {
 export interface CodeSender {
   send(phoneNumber: string, code: string): Promise<void>;
 }
+
+/** What history a linked device's stream replays: everything, or only what happens after the link. */
+export type HistoryPolicyName = "full" | "from_link";
+
+/** A device link token, stored by hash (the token itself is shown once to the linking device). */
+export interface LinkTokenRecord {
+  tokenHash: string;
+  userId: string;
+  /** The signed-in device that created it; a token of a since-revoked device is refused. */
+  createdByDeviceId: string;
+  history: HistoryPolicyName;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export interface LinkTokenStore {
+  /** Records a new token; the store may forget it any time after expiresAt. */
+  put(record: LinkTokenRecord): Promise<void>;
+  /**
+   * Spends the token, atomically: of concurrent calls exactly one sees alreadySpent=false.
+   * Undefined for a token never issued (or forgotten after expiry).
+   */
+  spend(tokenHash: string, at: number): Promise<{ record: LinkTokenRecord; alreadySpent: boolean } | undefined>;
+}
+
+/**
+ * Where a new device's stream starts. `fromNow` places the device's cursors at the current end of
+ * every conversation the user is in, so its first stream replays nothing older (the from-link
+ * history policy); it writes cursors only, never the member's delivered watermark. Idempotent.
+ */
+export interface HistoryStart {
+  fromNow(userId: string, deviceId: string): Promise<void>;
+}

@@ -2,11 +2,12 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
-import { type IdentityService, SessionTokensSchema } from "../../gen/parley/v1/identity_pb.js";
+import { HistoryPolicy, type IdentityService, SessionTokensSchema } from "../../gen/parley/v1/identity_pb.js";
 import { callerOf } from "../shared/auth.ts";
 import { invalidArgument } from "../shared/errors.ts";
 import { requireId, requirePhoneNumber, requireText } from "../shared/validate.ts";
-import type { UserStore } from "./ports.ts";
+import type { DeviceLinking } from "./linking.ts";
+import type { HistoryPolicyName, UserStore } from "./ports.ts";
 import type { createDeviceSessions } from "./sessions.ts";
 import type { SignIn, SignInLimits } from "./sign-in.ts";
 
@@ -15,9 +16,24 @@ export interface IdentityServiceDeps {
   sessions: ReturnType<typeof createDeviceSessions>;
   users: UserStore;
   limits: SignInLimits;
+  linking: DeviceLinking;
 }
 
 const maxLookup = 100;
+
+const policyNames = new Map<HistoryPolicy, HistoryPolicyName>([
+  [HistoryPolicy.FULL, "full"],
+  [HistoryPolicy.FROM_LINK, "from_link"],
+]);
+const policyOf = (name: HistoryPolicyName) => (name === "full" ? HistoryPolicy.FULL : HistoryPolicy.FROM_LINK);
+
+/** UNSPECIFIED means the server default; any other unknown number is refused. */
+function historyPolicy(value: HistoryPolicy): HistoryPolicyName | undefined {
+  if (value === HistoryPolicy.UNSPECIFIED) return undefined;
+  const name = policyNames.get(value);
+  if (!name) throw invalidArgument("history", "UNKNOWN_VALUE", "history must be FULL, FROM_LINK or unspecified");
+  return name;
+}
 
 function tokensProto(tokens: { accessToken: string; accessTokenExpiresAt: number; refreshToken: string }) {
   return create(SessionTokensSchema, {
@@ -90,6 +106,22 @@ export function createIdentityService(deps: IdentityServiceDeps): ServiceImpl<ty
           phoneNumber: u.phoneNumber,
           displayName: u.displayName,
         })),
+      };
+    },
+    async createDeviceLinkToken(req, ctx) {
+      const caller = callerOf(ctx);
+      const created = await deps.linking.createToken(caller.userId, caller.deviceId, historyPolicy(req.history));
+      return { linkToken: created.token, expiresAt: timestampFromMs(created.expiresAt), history: policyOf(created.history) };
+    },
+    async linkDevice(req) {
+      if (req.linkToken === "") throw invalidArgument("link_token", "EMPTY", "link_token is required");
+      const deviceName = requireText(req.deviceName, "device_name", 64);
+      const linked = await deps.linking.link(req.linkToken, deviceName);
+      return {
+        userId: linked.userId,
+        deviceId: linked.deviceId,
+        tokens: tokensProto(linked.tokens),
+        history: policyOf(linked.history),
       };
     },
   };

@@ -1,5 +1,7 @@
 // Configuration shared by the processes of distributed mode (one service per process), from
 // PARLEY_* environment variables. Invalid values stop the process at start with a clear message.
+import type { LinkingSettings } from "../identity/linking.ts";
+import { linkingFromEnv } from "../identity/linking-config.ts";
 import type { LogLevel } from "../shared/logger.ts";
 
 export interface ServiceConfig {
@@ -19,6 +21,8 @@ export interface ServiceConfig {
   messagingUrls: string[];
   /** This gateway's internal address, as fanout dials it (defaults to http://host:port). */
   gatewayId: string | undefined;
+  /** Device link tokens: lifetime and the default history policy (identity). */
+  linking: LinkingSettings;
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -53,5 +57,6 @@ export function serviceConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Serv
     drainTimeoutMs: int(env, "PARLEY_DRAIN_TIMEOUT_MS", 5_000),
     messagingUrls: (env.PARLEY_MESSAGING_URLS ?? "").split(",").filter((u) => u !== ""),
     gatewayId: env.PARLEY_GATEWAY_ID || undefined,
+    linking: linkingFromEnv(env),
   };
 }

@@ -27,6 +27,7 @@ const publicProcedures = new Set([
   "parley.v1.IdentityService/RequestCode",
   "parley.v1.IdentityService/VerifyCode",
   "parley.v1.IdentityService/RefreshSession",
+  "parley.v1.IdentityService/LinkDevice",
   "grpc.health.v1.Health/Check",
   "grpc.health.v1.Health/Watch",
   "grpc.reflection.v1.ServerReflection/ServerReflectionInfo",

@@ -2,7 +2,7 @@
 // @generated from file parley/v1/identity.proto (package parley.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import type { Message } from "@bufbuild/protobuf";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 
@@ -398,9 +398,168 @@ export declare type User = Message<"parley.v1.User"> & {
 export declare const UserSchema: GenMessage<User>;
 
 /**
+ * Asks for a link token.
+ *
+ * @generated from message parley.v1.CreateDeviceLinkTokenRequest
+ */
+export declare type CreateDeviceLinkTokenRequest = Message<"parley.v1.CreateDeviceLinkTokenRequest"> & {
+  /**
+   * What history the linked device will receive on its stream.
+   *
+   * @generated from field: parley.v1.HistoryPolicy history = 1;
+   */
+  history: HistoryPolicy;
+};
+
+/**
+ * Describes the message parley.v1.CreateDeviceLinkTokenRequest.
+ * Use `create(CreateDeviceLinkTokenRequestSchema)` to create a new message.
+ */
+export declare const CreateDeviceLinkTokenRequestSchema: GenMessage<CreateDeviceLinkTokenRequest>;
+
+/**
+ * A token for LinkDevice.
+ *
+ * @generated from message parley.v1.CreateDeviceLinkTokenResponse
+ */
+export declare type CreateDeviceLinkTokenResponse = Message<"parley.v1.CreateDeviceLinkTokenResponse"> & {
+  /**
+   * Opaque, single use; show it to the new device only (it signs in as the caller's user).
+   *
+   * @generated from field: string link_token = 1;
+   */
+  linkToken: string;
+
+  /**
+   * When the token stops being accepted (minutes, not hours).
+   *
+   * @generated from field: google.protobuf.Timestamp expires_at = 2;
+   */
+  expiresAt?: Timestamp | undefined;
+
+  /**
+   * The history policy that will apply (never UNSPECIFIED).
+   *
+   * @generated from field: parley.v1.HistoryPolicy history = 3;
+   */
+  history: HistoryPolicy;
+};
+
+/**
+ * Describes the message parley.v1.CreateDeviceLinkTokenResponse.
+ * Use `create(CreateDeviceLinkTokenResponseSchema)` to create a new message.
+ */
+export declare const CreateDeviceLinkTokenResponseSchema: GenMessage<CreateDeviceLinkTokenResponse>;
+
+/**
+ * Signs a new device in with a link token.
+ *
+ * @generated from message parley.v1.LinkDeviceRequest
+ */
+export declare type LinkDeviceRequest = Message<"parley.v1.LinkDeviceRequest"> & {
+  /**
+   * The token from CreateDeviceLinkToken.
+   *
+   * @generated from field: string link_token = 1;
+   */
+  linkToken: string;
+
+  /**
+   * A label for the new device shown in ListDevices (1..64 chars).
+   *
+   * @generated from field: string device_name = 2;
+   */
+  deviceName: string;
+};
+
+/**
+ * Describes the message parley.v1.LinkDeviceRequest.
+ * Use `create(LinkDeviceRequestSchema)` to create a new message.
+ */
+export declare const LinkDeviceRequestSchema: GenMessage<LinkDeviceRequest>;
+
+/**
+ * The newly linked device's session.
+ *
+ * @generated from message parley.v1.LinkDeviceResponse
+ */
+export declare type LinkDeviceResponse = Message<"parley.v1.LinkDeviceResponse"> & {
+  /**
+   * The user the device now belongs to.
+   *
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * The new device's id.
+   *
+   * @generated from field: string device_id = 2;
+   */
+  deviceId: string;
+
+  /**
+   * The tokens for the new device.
+   *
+   * @generated from field: parley.v1.SessionTokens tokens = 3;
+   */
+  tokens?: SessionTokens | undefined;
+
+  /**
+   * The history policy applied to this device.
+   *
+   * @generated from field: parley.v1.HistoryPolicy history = 4;
+   */
+  history: HistoryPolicy;
+};
+
+/**
+ * Describes the message parley.v1.LinkDeviceResponse.
+ * Use `create(LinkDeviceResponseSchema)` to create a new message.
+ */
+export declare const LinkDeviceResponseSchema: GenMessage<LinkDeviceResponse>;
+
+/**
+ * What history a newly linked device receives on its stream.
+ *
+ * @generated from enum parley.v1.HistoryPolicy
+ */
+export enum HistoryPolicy {
+  /**
+   * The server's default (PARLEY_LINK_HISTORY, `full` unless configured).
+   *
+   * @generated from enum value: HISTORY_POLICY_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Everything the user may see in the conversations they are in, as for a device signed in by code.
+   *
+   * @generated from enum value: HISTORY_POLICY_FULL = 1;
+   */
+  FULL = 1,
+
+  /**
+   * Only events after the link: the stream replays nothing older (ListMessages still pages back).
+   *
+   * @generated from enum value: HISTORY_POLICY_FROM_LINK = 2;
+   */
+  FROM_LINK = 2,
+}
+
+/**
+ * Describes the enum parley.v1.HistoryPolicy.
+ */
+export declare const HistoryPolicySchema: GenEnum<HistoryPolicy>;
+
+/**
  * IdentityService signs users in with a one-time code sent to their phone number and manages
- * their device sessions. Every RPC except RequestCode, VerifyCode and RefreshSession needs an
- * access token in the `authorization: Bearer <token>` header.
+ * their device sessions. Every RPC except RequestCode, VerifyCode, RefreshSession and LinkDevice
+ * needs an access token in the `authorization: Bearer <token>` header.
+ *
+ * Linking a device: a signed-in device calls CreateDeviceLinkToken and shows the token (for
+ * example as a QR code); the new device calls LinkDevice with it within the token's short
+ * lifetime and becomes a new device of the same user, with no code sent. A token works once.
  *
  * @generated from service parley.v1.IdentityService
  */
@@ -465,6 +624,26 @@ export declare const IdentityService: GenService<{
     methodKind: "unary";
     input: typeof LookupUsersRequestSchema;
     output: typeof LookupUsersResponseSchema;
+  },
+  /**
+   * Creates a short-lived, single-use token with which a new device joins the caller's account.
+   *
+   * @generated from rpc parley.v1.IdentityService.CreateDeviceLinkToken
+   */
+  createDeviceLinkToken: {
+    methodKind: "unary";
+    input: typeof CreateDeviceLinkTokenRequestSchema;
+    output: typeof CreateDeviceLinkTokenResponseSchema;
+  },
+  /**
+   * Exchanges a link token for a new device session of the token's user (no access token needed).
+   *
+   * @generated from rpc parley.v1.IdentityService.LinkDevice
+   */
+  linkDevice: {
+    methodKind: "unary";
+    input: typeof LinkDeviceRequestSchema;
+    output: typeof LinkDeviceResponseSchema;
   },
 }>;
 

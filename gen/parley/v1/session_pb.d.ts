@@ -7,6 +7,7 @@ import type { Message } from "@bufbuild/protobuf";
 import type { MarkReadRequest, SendMessageRequest, SendMessageResponse } from "./messaging_pb.js";
 import type { ConversationEvent, Cursor, ReceiptUpdate } from "./events_pb.js";
 import type { StreamError } from "./errors_pb.js";
+import type { Presence } from "./presence_pb.js";
 
 /**
  * Describes the file parley/v1/session.proto.
@@ -64,6 +65,14 @@ export declare type ConnectRequest = Message<"parley.v1.ConnectRequest"> & {
      */
     value: Heartbeat;
     case: "heartbeat";
+  } | {
+    /**
+     * The user is typing (or stopped) in a conversation.
+     *
+     * @generated from field: parley.v1.TypingRequest typing = 6;
+     */
+    value: TypingRequest;
+    case: "typing";
   } | { case: undefined; value?: undefined };
 };
 
@@ -148,6 +157,30 @@ export declare type ConnectResponse = Message<"parley.v1.ConnectResponse"> & {
      */
     value: StreamError;
     case: "error";
+  } | {
+    /**
+     * One contact came online, went offline, or hid their presence.
+     *
+     * @generated from field: parley.v1.Presence presence = 9;
+     */
+    value: Presence;
+    case: "presence";
+  } | {
+    /**
+     * The presence of every visible contact, once per stream, right after CaughtUp.
+     *
+     * @generated from field: parley.v1.PresenceSnapshot presence_snapshot = 10;
+     */
+    value: PresenceSnapshot;
+    case: "presenceSnapshot";
+  } | {
+    /**
+     * Another member started or stopped typing.
+     *
+     * @generated from field: parley.v1.TypingNotice typing = 11;
+     */
+    value: TypingNotice;
+    case: "typing";
   } | { case: undefined; value?: undefined };
 };
 
@@ -418,6 +451,94 @@ export declare type GoAway = Message<"parley.v1.GoAway"> & {
 export declare const GoAwaySchema: GenMessage<GoAway>;
 
 /**
+ * The presence of the user's contacts when the stream starts.
+ *
+ * @generated from message parley.v1.PresenceSnapshot
+ */
+export declare type PresenceSnapshot = Message<"parley.v1.PresenceSnapshot"> & {
+  /**
+   * One entry per user who shares a conversation with this user and lets them see their presence.
+   *
+   * @generated from field: repeated parley.v1.Presence presences = 1;
+   */
+  presences: Presence[];
+};
+
+/**
+ * Describes the message parley.v1.PresenceSnapshot.
+ * Use `create(PresenceSnapshotSchema)` to create a new message.
+ */
+export declare const PresenceSnapshotSchema: GenMessage<PresenceSnapshot>;
+
+/**
+ * Typing in a conversation starts or stops.
+ *
+ * @generated from message parley.v1.TypingRequest
+ */
+export declare type TypingRequest = Message<"parley.v1.TypingRequest"> & {
+  /**
+   * The conversation typed in; the caller must be a member.
+   *
+   * @generated from field: string conversation_id = 1;
+   */
+  conversationId: string;
+
+  /**
+   * True while typing (repeat every few seconds); false when the user stopped.
+   *
+   * @generated from field: bool typing = 2;
+   */
+  typing: boolean;
+};
+
+/**
+ * Describes the message parley.v1.TypingRequest.
+ * Use `create(TypingRequestSchema)` to create a new message.
+ */
+export declare const TypingRequestSchema: GenMessage<TypingRequest>;
+
+/**
+ * Another member's typing state in a conversation; never stored, never replayed.
+ *
+ * @generated from message parley.v1.TypingNotice
+ */
+export declare type TypingNotice = Message<"parley.v1.TypingNotice"> & {
+  /**
+   * The conversation.
+   *
+   * @generated from field: string conversation_id = 1;
+   */
+  conversationId: string;
+
+  /**
+   * The member who is typing.
+   *
+   * @generated from field: string user_id = 2;
+   */
+  userId: string;
+
+  /**
+   * True: typing now; false: stopped (or the notice ran out).
+   *
+   * @generated from field: bool typing = 3;
+   */
+  typing: boolean;
+
+  /**
+   * For typing=true: treat the notice as stopped after this long unless another one arrives.
+   *
+   * @generated from field: uint32 expires_in_ms = 4;
+   */
+  expiresInMs: number;
+};
+
+/**
+ * Describes the message parley.v1.TypingNotice.
+ * Use `create(TypingNoticeSchema)` to create a new message.
+ */
+export declare const TypingNoticeSchema: GenMessage<TypingNotice>;
+
+/**
  * Why the server ends a stream.
  *
  * @generated from enum parley.v1.GoAwayReason
@@ -497,6 +618,19 @@ export declare const GoAwayReasonSchema: GenEnum<GoAwayReason>;
  * 6. One device holds one stream: a new stream for the same device replaces the old one, which
  *    gets GoAway(REPLACED). A draining server sends GoAway(SERVER_DRAINING); the client reconnects
  *    (to another gateway) with its cursors and loses nothing.
+ * 7. Presence: right after CaughtUp the server sends one PresenceSnapshot with the presence of
+ *    every user who shares a conversation with this user and lets them see it; after that a
+ *    Presence frame whenever one of them comes online or goes offline (or hides), at most about
+ *    one per user per second: changes inside that window are coalesced and the last state wins.
+ *    A user is online while any of their devices holds a stream; a device that vanishes without
+ *    closing counts as gone once its stream is dropped (three silent heartbeat intervals).
+ * 8. Typing: TypingRequest(typing=true) says the user is typing in a conversation; the other
+ *    members' connected devices (not the typer's own other devices) receive TypingNotice. A
+ *    notice holds for expires_in_ms; repeat TypingRequest every few seconds while typing. When
+ *    it runs out, or on TypingRequest(typing=false), or when the stream ends, the members receive
+ *    TypingNotice(typing=false). Typing is rate-limited per device (frames over the limit are
+ *    dropped without an answer) and never stored. A conversation the caller is not a member of
+ *    answers StreamError NOT_FOUND / CONVERSATION_NOT_FOUND, as everywhere.
  *
  * @generated from service parley.v1.SessionService
  */

@@ -6,12 +6,13 @@ import { enumDesc, fileDesc, messageDesc, serviceDesc, tsEnum } from "@bufbuild/
 import { file_parley_v1_errors } from "./errors_pb.js";
 import { file_parley_v1_events } from "./events_pb.js";
 import { file_parley_v1_messaging } from "./messaging_pb.js";
+import { file_parley_v1_presence } from "./presence_pb.js";
 
 /**
  * Describes the file parley/v1/session.proto.
  */
 export const file_parley_v1_session = /*@__PURE__*/
-  fileDesc("ChdwYXJsZXkvdjEvc2Vzc2lvbi5wcm90bxIJcGFybGV5LnYxIuYBCg5Db25uZWN0UmVxdWVzdBIhCgVoZWxsbxgBIAEoCzIQLnBhcmxleS52MS5IZWxsb0gAEi0KBHNlbmQYAiABKAsyHS5wYXJsZXkudjEuU2VuZE1lc3NhZ2VSZXF1ZXN0SAASHQoDYWNrGAMgASgLMg4ucGFybGV5LnYxLkFja0gAEi8KCW1hcmtfcmVhZBgEIAEoCzIaLnBhcmxleS52MS5NYXJrUmVhZFJlcXVlc3RIABIpCgloZWFydGJlYXQYBSABKAsyFC5wYXJsZXkudjEuSGVhcnRiZWF0SABCBwoFZnJhbWUi5wIKD0Nvbm5lY3RSZXNwb25zZRIhCgVyZWFkeRgBIAEoCzIQLnBhcmxleS52MS5SZWFkeUgAEiwKC3NlbmRfcmVzdWx0GAIgASgLMhUucGFybGV5LnYxLlNlbmRSZXN1bHRIABIpCgVldmVudBgDIAEoCzIYLnBhcmxleS52MS5FdmVudERlbGl2ZXJ5SAASKwoHcmVjZWlwdBgEIAEoCzIYLnBhcmxleS52MS5SZWNlaXB0VXBkYXRlSAASKAoJY2F1Z2h0X3VwGAUgASgLMhMucGFybGV5LnYxLkNhdWdodFVwSAASKQoJaGVhcnRiZWF0GAYgASgLMhQucGFybGV5LnYxLkhlYXJ0YmVhdEgAEiQKB2dvX2F3YXkYByABKAsyES5wYXJsZXkudjEuR29Bd2F5SAASJwoFZXJyb3IYCCABKAsyFi5wYXJsZXkudjEuU3RyZWFtRXJyb3JIAEIHCgVmcmFtZSJRCgVIZWxsbxIiCgdjdXJzb3JzGAEgAygLMhEucGFybGV5LnYxLkN1cnNvchIOCgZ3aW5kb3cYAiABKA0SFAoMYWNjZXNzX3Rva2VuGAMgASgJIokBCgVSZWFkeRIPCgd1c2VyX2lkGAEgASgJEhEKCWRldmljZV9pZBgCIAEoCRISCgpzZXNzaW9uX2lkGAMgASgJEh0KFWhlYXJ0YmVhdF9pbnRlcnZhbF9tcxgEIAEoDRIOCgZ3aW5kb3cYBSABKA0SGQoRbWF4X21lc3NhZ2VfYnl0ZXMYBiABKA0iiwEKClNlbmRSZXN1bHQSGQoRY2xpZW50X21lc3NhZ2VfaWQYASABKAkSLgoEc2VudBgCIAEoCzIeLnBhcmxleS52MS5TZW5kTWVzc2FnZVJlc3BvbnNlSAASJwoFZXJyb3IYAyABKAsyFi5wYXJsZXkudjEuU3RyZWFtRXJyb3JIAEIJCgdvdXRjb21lIlEKDUV2ZW50RGVsaXZlcnkSEwoLZGVsaXZlcnlfaWQYASABKAQSKwoFZXZlbnQYAiABKAsyHC5wYXJsZXkudjEuQ29udmVyc2F0aW9uRXZlbnQiIgoDQWNrEhsKE3Rocm91Z2hfZGVsaXZlcnlfaWQYASABKAQiHAoIQ2F1Z2h0VXASEAoIcmVwbGF5ZWQYASABKA0iKAoJSGVhcnRiZWF0Eg0KBW5vbmNlGAEgASgEEgwKBGVjaG8YAiABKAgiXgoGR29Bd2F5EicKBnJlYXNvbhgBIAEoDjIXLnBhcmxleS52MS5Hb0F3YXlSZWFzb24SDwoHbWVzc2FnZRgCIAEoCRIaChJyZWNvbm5lY3RfYWZ0ZXJfbXMYAyABKA0q0wEKDEdvQXdheVJlYXNvbhIeChpHT19BV0FZX1JFQVNPTl9VTlNQRUNJRklFRBAAEiIKHkdPX0FXQVlfUkVBU09OX1NFUlZFUl9EUkFJTklORxABEhsKF0dPX0FXQVlfUkVBU09OX1JFUExBQ0VEEAISGgoWR09fQVdBWV9SRUFTT05fUkVWT0tFRBADEiQKIEdPX0FXQVlfUkVBU09OX0hFQVJUQkVBVF9USU1FT1VUEAQSIAocR09fQVdBWV9SRUFTT05fVE9LRU5fRVhQSVJFRBAFMlYKDlNlc3Npb25TZXJ2aWNlEkQKB0Nvbm5lY3QSGS5wYXJsZXkudjEuQ29ubmVjdFJlcXVlc3QaGi5wYXJsZXkudjEuQ29ubmVjdFJlc3BvbnNlKAEwAWIGcHJvdG8z", [file_parley_v1_errors, file_parley_v1_events, file_parley_v1_messaging]);
+  fileDesc("ChdwYXJsZXkvdjEvc2Vzc2lvbi5wcm90bxIJcGFybGV5LnYxIpICCg5Db25uZWN0UmVxdWVzdBIhCgVoZWxsbxgBIAEoCzIQLnBhcmxleS52MS5IZWxsb0gAEi0KBHNlbmQYAiABKAsyHS5wYXJsZXkudjEuU2VuZE1lc3NhZ2VSZXF1ZXN0SAASHQoDYWNrGAMgASgLMg4ucGFybGV5LnYxLkFja0gAEi8KCW1hcmtfcmVhZBgEIAEoCzIaLnBhcmxleS52MS5NYXJrUmVhZFJlcXVlc3RIABIpCgloZWFydGJlYXQYBSABKAsyFC5wYXJsZXkudjEuSGVhcnRiZWF0SAASKgoGdHlwaW5nGAYgASgLMhgucGFybGV5LnYxLlR5cGluZ1JlcXVlc3RIAEIHCgVmcmFtZSL1AwoPQ29ubmVjdFJlc3BvbnNlEiEKBXJlYWR5GAEgASgLMhAucGFybGV5LnYxLlJlYWR5SAASLAoLc2VuZF9yZXN1bHQYAiABKAsyFS5wYXJsZXkudjEuU2VuZFJlc3VsdEgAEikKBWV2ZW50GAMgASgLMhgucGFybGV5LnYxLkV2ZW50RGVsaXZlcnlIABIrCgdyZWNlaXB0GAQgASgLMhgucGFybGV5LnYxLlJlY2VpcHRVcGRhdGVIABIoCgljYXVnaHRfdXAYBSABKAsyEy5wYXJsZXkudjEuQ2F1Z2h0VXBIABIpCgloZWFydGJlYXQYBiABKAsyFC5wYXJsZXkudjEuSGVhcnRiZWF0SAASJAoHZ29fYXdheRgHIAEoCzIRLnBhcmxleS52MS5Hb0F3YXlIABInCgVlcnJvchgIIAEoCzIWLnBhcmxleS52MS5TdHJlYW1FcnJvckgAEicKCHByZXNlbmNlGAkgASgLMhMucGFybGV5LnYxLlByZXNlbmNlSAASOAoRcHJlc2VuY2Vfc25hcHNob3QYCiABKAsyGy5wYXJsZXkudjEuUHJlc2VuY2VTbmFwc2hvdEgAEikKBnR5cGluZxgLIAEoCzIXLnBhcmxleS52MS5UeXBpbmdOb3RpY2VIAEIHCgVmcmFtZSJRCgVIZWxsbxIiCgdjdXJzb3JzGAEgAygLMhEucGFybGV5LnYxLkN1cnNvchIOCgZ3aW5kb3cYAiABKA0SFAoMYWNjZXNzX3Rva2VuGAMgASgJIokBCgVSZWFkeRIPCgd1c2VyX2lkGAEgASgJEhEKCWRldmljZV9pZBgCIAEoCRISCgpzZXNzaW9uX2lkGAMgASgJEh0KFWhlYXJ0YmVhdF9pbnRlcnZhbF9tcxgEIAEoDRIOCgZ3aW5kb3cYBSABKA0SGQoRbWF4X21lc3NhZ2VfYnl0ZXMYBiABKA0iiwEKClNlbmRSZXN1bHQSGQoRY2xpZW50X21lc3NhZ2VfaWQYASABKAkSLgoEc2VudBgCIAEoCzIeLnBhcmxleS52MS5TZW5kTWVzc2FnZVJlc3BvbnNlSAASJwoFZXJyb3IYAyABKAsyFi5wYXJsZXkudjEuU3RyZWFtRXJyb3JIAEIJCgdvdXRjb21lIlEKDUV2ZW50RGVsaXZlcnkSEwoLZGVsaXZlcnlfaWQYASABKAQSKwoFZXZlbnQYAiABKAsyHC5wYXJsZXkudjEuQ29udmVyc2F0aW9uRXZlbnQiIgoDQWNrEhsKE3Rocm91Z2hfZGVsaXZlcnlfaWQYASABKAQiHAoIQ2F1Z2h0VXASEAoIcmVwbGF5ZWQYASABKA0iKAoJSGVhcnRiZWF0Eg0KBW5vbmNlGAEgASgEEgwKBGVjaG8YAiABKAgiXgoGR29Bd2F5EicKBnJlYXNvbhgBIAEoDjIXLnBhcmxleS52MS5Hb0F3YXlSZWFzb24SDwoHbWVzc2FnZRgCIAEoCRIaChJyZWNvbm5lY3RfYWZ0ZXJfbXMYAyABKA0iOgoQUHJlc2VuY2VTbmFwc2hvdBImCglwcmVzZW5jZXMYASADKAsyEy5wYXJsZXkudjEuUHJlc2VuY2UiOAoNVHlwaW5nUmVxdWVzdBIXCg9jb252ZXJzYXRpb25faWQYASABKAkSDgoGdHlwaW5nGAIgASgIIl8KDFR5cGluZ05vdGljZRIXCg9jb252ZXJzYXRpb25faWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIOCgZ0eXBpbmcYAyABKAgSFQoNZXhwaXJlc19pbl9tcxgEIAEoDSrTAQoMR29Bd2F5UmVhc29uEh4KGkdPX0FXQVlfUkVBU09OX1VOU1BFQ0lGSUVEEAASIgoeR09fQVdBWV9SRUFTT05fU0VSVkVSX0RSQUlOSU5HEAESGwoXR09fQVdBWV9SRUFTT05fUkVQTEFDRUQQAhIaChZHT19BV0FZX1JFQVNPTl9SRVZPS0VEEAMSJAogR09fQVdBWV9SRUFTT05fSEVBUlRCRUFUX1RJTUVPVVQQBBIgChxHT19BV0FZX1JFQVNPTl9UT0tFTl9FWFBJUkVEEAUyVgoOU2Vzc2lvblNlcnZpY2USRAoHQ29ubmVjdBIZLnBhcmxleS52MS5Db25uZWN0UmVxdWVzdBoaLnBhcmxleS52MS5Db25uZWN0UmVzcG9uc2UoATABYgZwcm90bzM", [file_parley_v1_errors, file_parley_v1_events, file_parley_v1_messaging, file_parley_v1_presence]);
 
 /**
  * Describes the message parley.v1.ConnectRequest.
@@ -84,6 +85,27 @@ export const GoAwaySchema = /*@__PURE__*/
   messageDesc(file_parley_v1_session, 9);
 
 /**
+ * Describes the message parley.v1.PresenceSnapshot.
+ * Use `create(PresenceSnapshotSchema)` to create a new message.
+ */
+export const PresenceSnapshotSchema = /*@__PURE__*/
+  messageDesc(file_parley_v1_session, 10);
+
+/**
+ * Describes the message parley.v1.TypingRequest.
+ * Use `create(TypingRequestSchema)` to create a new message.
+ */
+export const TypingRequestSchema = /*@__PURE__*/
+  messageDesc(file_parley_v1_session, 11);
+
+/**
+ * Describes the message parley.v1.TypingNotice.
+ * Use `create(TypingNoticeSchema)` to create a new message.
+ */
+export const TypingNoticeSchema = /*@__PURE__*/
+  messageDesc(file_parley_v1_session, 12);
+
+/**
  * Describes the enum parley.v1.GoAwayReason.
  */
 export const GoAwayReasonSchema = /*@__PURE__*/
@@ -123,6 +145,19 @@ export const GoAwayReason = /*@__PURE__*/
  * 6. One device holds one stream: a new stream for the same device replaces the old one, which
  *    gets GoAway(REPLACED). A draining server sends GoAway(SERVER_DRAINING); the client reconnects
  *    (to another gateway) with its cursors and loses nothing.
+ * 7. Presence: right after CaughtUp the server sends one PresenceSnapshot with the presence of
+ *    every user who shares a conversation with this user and lets them see it; after that a
+ *    Presence frame whenever one of them comes online or goes offline (or hides), at most about
+ *    one per user per second: changes inside that window are coalesced and the last state wins.
+ *    A user is online while any of their devices holds a stream; a device that vanishes without
+ *    closing counts as gone once its stream is dropped (three silent heartbeat intervals).
+ * 8. Typing: TypingRequest(typing=true) says the user is typing in a conversation; the other
+ *    members' connected devices (not the typer's own other devices) receive TypingNotice. A
+ *    notice holds for expires_in_ms; repeat TypingRequest every few seconds while typing. When
+ *    it runs out, or on TypingRequest(typing=false), or when the stream ends, the members receive
+ *    TypingNotice(typing=false). Typing is rate-limited per device (frames over the limit are
+ *    dropped without an answer) and never stored. A conversation the caller is not a member of
+ *    answers StreamError NOT_FOUND / CONVERSATION_NOT_FOUND, as everywhere.
  *
  * @generated from service parley.v1.SessionService
  */
