@@ -1,6 +1,7 @@
 // Configuration of the all-in-one process, from environment variables with working defaults.
 import { defaultLinkingSettings, type LinkingSettings } from "../identity/linking.ts";
 import { linkingFromEnv } from "../identity/linking-config.ts";
+import { defaultPushConfig, type PushConfig, pushConfigFromEnv } from "../push/config.ts";
 import type { LogLevel } from "../shared/logger.ts";
 import type { SyncMode } from "../storage/sqlite.ts";
 
@@ -25,6 +26,8 @@ export interface ParleyConfig {
   drainTimeoutMs: number;
   /** Device link tokens: lifetime and the default history policy of linked devices. */
   linking: LinkingSettings;
+  /** Push notifications: coalescing, rate limit, retries, provider credentials (docs/push.md). */
+  push: PushConfig;
 }
 
 export const defaultConfig: ParleyConfig = {
@@ -42,6 +45,7 @@ export const defaultConfig: ParleyConfig = {
   metricsPort: 9464,
   drainTimeoutMs: 5_000,
   linking: defaultLinkingSettings,
+  push: defaultPushConfig,
 };
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -77,5 +81,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ParleyConfi
     metricsPort: int(env, "PARLEY_METRICS_PORT", d.metricsPort),
     drainTimeoutMs: int(env, "PARLEY_DRAIN_TIMEOUT_MS", d.drainTimeoutMs),
     linking: linkingFromEnv(env),
+    push: pushConfigFromEnv(env),
   };
 }

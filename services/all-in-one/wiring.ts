@@ -8,9 +8,11 @@ import { ServerReflection } from "../../gen/grpc/reflection/v1/reflection_pb.js"
 import { ConversationService } from "../../gen/parley/v1/conversations_pb.js";
 import { IdentityService } from "../../gen/parley/v1/identity_pb.js";
 import { MessagingService } from "../../gen/parley/v1/messaging_pb.js";
+import { PushService } from "../../gen/parley/v1/push_pb.js";
 import { SessionService } from "../../gen/parley/v1/session_pb.js";
 import type { EventBus } from "../bus/ports.ts";
 import { createFanoutWorker } from "../fanout/worker.ts";
+import { MemoryRouteRegistry } from "../gateway/adapters/memory-routes.ts";
 import { composeGateway } from "../gateway/compose.ts";
 import { createHealthService, type HealthState } from "../health/service.ts";
 import {
@@ -25,7 +27,16 @@ import type { CodeSender } from "../identity/ports.ts";
 import { SqliteConversationStore, SqliteEventLog, SqliteReceiptStore } from "../messaging/adapters/sqlite.ts";
 import { userDirectory } from "../messaging/adapters/user-store-directory.ts";
 import { composeMessaging } from "../messaging/compose.ts";
+import { RouteConnectedDevices } from "../push/adapters/route-connected.ts";
+import {
+  SqliteConversationSettingStore,
+  SqliteDeadLetterStore,
+  SqlitePushDeviceStore,
+  SqlitePushOutbox,
+} from "../push/adapters/sqlite.ts";
+import { composePush } from "../push/compose.ts";
 import { reflectionFor } from "../reflection/catalog.ts";
+import { MemoryRateLimiter } from "../shared/adapters/memory-rate-limit.ts";
 import { createAuthInterceptor } from "../shared/auth.ts";
 import type { Clock, IdGenerator } from "../shared/clock.ts";
 import { createErrorInterceptor } from "../shared/error-interceptor.ts";
@@ -92,6 +103,8 @@ export function wireServices(deps: WiringDeps) {
     MessagingService,
     createRouterTransport((router) => router.service(MessagingService, messaging.messagingService), { router: { interceptors } }),
   );
+  // The gateway records its streams here so push can tell which devices are connected.
+  const localRoutes = new MemoryRouteRegistry(clock);
   const gateway = composeGateway({
     messaging: internalMessaging,
     settings: {
@@ -100,6 +113,27 @@ export function wireServices(deps: WiringDeps) {
       maxMessageBytes: messaging.limits.maxMessageBytes,
     },
     clock,
+    logger,
+    metrics,
+    routes: { registry: localRoutes, gatewayId: "local", logger },
+  });
+
+  const push = composePush({
+    config: config.push,
+    stores: {
+      devices: new SqlitePushDeviceStore(db),
+      settings: new SqliteConversationSettingStore(db),
+      outbox: new SqlitePushOutbox(db),
+      deadLetters: new SqliteDeadLetterStore(db),
+    },
+    bus,
+    conversations,
+    users: userDirectory(identityStores.users),
+    identityDevices: identityStores.devices,
+    connected: new RouteConnectedDevices(localRoutes),
+    rateLimiter: new MemoryRateLimiter({ clock }),
+    clock,
+    ids,
     logger,
     metrics,
   });
@@ -123,11 +157,21 @@ export function wireServices(deps: WiringDeps) {
     router.service(ConversationService, messaging.conversationService);
     router.service(MessagingService, messaging.messagingService);
     router.service(SessionService, gateway.sessionService);
-    const served = [IdentityService, ConversationService, MessagingService, SessionService].map((s) => s.typeName);
+    router.service(PushService, push.service);
+    const served = [IdentityService, ConversationService, MessagingService, SessionService, PushService].map((s) => s.typeName);
     router.service(Health, createHealthService(deps.health, served));
     // Reflection lets grpcurl and buf curl discover every service above without local protos.
     router.service(ServerReflection, reflectionFor(served));
   };
 
-  return { routes, interceptors, registry: gateway.registry, fanout };
+  // The process starts its background workers through `fanout.run`: push consumes in its own group.
+  const workers = {
+    async run(signal: AbortSignal): Promise<void> {
+      await fanout.run(signal);
+      await push.dispatcher.run(signal);
+      signal.addEventListener("abort", () => push.closeProviders(), { once: true });
+    },
+  };
+
+  return { routes, interceptors, registry: gateway.registry, fanout: workers };
 }

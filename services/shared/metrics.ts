@@ -31,6 +31,35 @@ export function createMetrics() {
       labelNames: ["procedure", "code"],
       registers: [registry],
     }),
+    // Push notifications (services/push; docs/push.md).
+    pushAttempts: new Counter({
+      name: "parley_push_attempts_total",
+      help: "Push sends by provider and result (sent, unregistered, retry, rejected)",
+      labelNames: ["provider", "result"],
+      registers: [registry],
+    }),
+    pushDeadLetters: new Counter({
+      name: "parley_push_dead_letters_total",
+      help: "Pushes given up on after bounded retries (or rejected), stored for inspection",
+      labelNames: ["provider"],
+      registers: [registry],
+    }),
+    pushSkipped: new Counter({
+      name: "parley_push_skipped_total",
+      help: "Device pushes not sent, by reason (connected, muted, disabled)",
+      labelNames: ["reason"],
+      registers: [registry],
+    }),
+    pushCoalesced: new Counter({
+      name: "parley_push_coalesced_total",
+      help: "Messages that joined a push already pending for the device",
+      registers: [registry],
+    }),
+    pushRateLimited: new Counter({
+      name: "parley_push_rate_limited_total",
+      help: "Pushes held back by the per-device rate limit (they keep collecting and go later)",
+      registers: [registry],
+    }),
   };
 }
 
