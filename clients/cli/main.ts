@@ -10,13 +10,14 @@ import { group } from "./commands/group.ts";
 import { history } from "./commands/history.ts";
 import { list } from "./commands/list.ts";
 import { login } from "./commands/login.ts";
+import { pushOutbox } from "./commands/push-outbox.ts";
 import { revoke } from "./commands/revoke.ts";
 import { send } from "./commands/send.ts";
 import { whoami } from "./commands/whoami.ts";
 import { CliError, describeError, hintFor, usageError } from "./errors.ts";
 import { ProfileStore, profileHome } from "./profile.ts";
 
-const commands: Command[] = [login, whoami, devices, revoke, dm, group, list, send, history, chat, follow];
+const commands: Command[] = [login, whoami, devices, revoke, dm, group, list, send, history, chat, follow, pushOutbox];
 const byName = new Map(commands.map((c) => [c.name, c]));
 
 const globalOptions = {
