@@ -1,6 +1,7 @@
 // Configuration of the all-in-one process, from environment variables with working defaults.
 import { defaultLinkingSettings, type LinkingSettings } from "../identity/linking.ts";
 import { linkingFromEnv } from "../identity/linking-config.ts";
+import { defaultPresenceConfig, type PresenceConfig, presenceConfigFromEnv } from "../presence/config.ts";
 import { defaultPushConfig, type PushConfig, pushConfigFromEnv } from "../push/config.ts";
 import type { LogLevel } from "../shared/logger.ts";
 import type { SyncMode } from "../storage/sqlite.ts";
@@ -26,6 +27,8 @@ export interface ParleyConfig {
   drainTimeoutMs: number;
   /** Device link tokens: lifetime and the default history policy of linked devices. */
   linking: LinkingSettings;
+  /** Presence coalescing window and typing lifetime and rate limit (docs/presence-and-devices.md). */
+  presence: PresenceConfig;
   /** Push notifications: coalescing, rate limit, retries, provider credentials (docs/push.md). */
   push: PushConfig;
 }
@@ -45,6 +48,7 @@ export const defaultConfig: ParleyConfig = {
   metricsPort: 9464,
   drainTimeoutMs: 5_000,
   linking: defaultLinkingSettings,
+  presence: defaultPresenceConfig,
   push: defaultPushConfig,
 };
 
@@ -81,6 +85,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ParleyConfi
     metricsPort: int(env, "PARLEY_METRICS_PORT", d.metricsPort),
     drainTimeoutMs: int(env, "PARLEY_DRAIN_TIMEOUT_MS", d.drainTimeoutMs),
     linking: linkingFromEnv(env),
+    presence: presenceConfigFromEnv(env),
     push: pushConfigFromEnv(env),
   };
 }

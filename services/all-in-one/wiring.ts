@@ -8,6 +8,7 @@ import { ServerReflection } from "../../gen/grpc/reflection/v1/reflection_pb.js"
 import { ConversationService } from "../../gen/parley/v1/conversations_pb.js";
 import { IdentityService } from "../../gen/parley/v1/identity_pb.js";
 import { MessagingService } from "../../gen/parley/v1/messaging_pb.js";
+import { PresenceService } from "../../gen/parley/v1/presence_pb.js";
 import { PushService } from "../../gen/parley/v1/push_pb.js";
 import { SessionService } from "../../gen/parley/v1/session_pb.js";
 import type { EventBus } from "../bus/ports.ts";
@@ -27,6 +28,8 @@ import type { CodeSender } from "../identity/ports.ts";
 import { SqliteConversationStore, SqliteEventLog, SqliteReceiptStore } from "../messaging/adapters/sqlite.ts";
 import { userDirectory } from "../messaging/adapters/user-store-directory.ts";
 import { composeMessaging } from "../messaging/compose.ts";
+import { composePresence } from "../presence/compose.ts";
+import { embeddedPresenceAdapters } from "../presence/embedded.ts";
 import { RouteConnectedDevices } from "../push/adapters/route-connected.ts";
 import {
   SqliteConversationSettingStore,
@@ -105,8 +108,18 @@ export function wireServices(deps: WiringDeps) {
   );
   // The gateway records its streams here so push can tell which devices are connected.
   const localRoutes = new MemoryRouteRegistry(clock);
+  // Presence and typing ride on the gateway's streams (in-memory state, in-process signals).
+  const presence = composePresence({
+    adapters: embeddedPresenceAdapters(db, conversations, clock),
+    config: config.presence,
+    heartbeatIntervalMs: config.heartbeatIntervalMs,
+    clock,
+    logger,
+    metrics,
+  });
   const gateway = composeGateway({
     messaging: internalMessaging,
+    extension: presence.extension,
     settings: {
       heartbeatIntervalMs: config.heartbeatIntervalMs,
       window: config.window,
@@ -139,7 +152,7 @@ export function wireServices(deps: WiringDeps) {
   });
 
   // Fanout in this process hands events straight to the local registry.
-  const fanout = createFanoutWorker({
+  const fanoutWorker = createFanoutWorker({
     bus,
     store: conversations,
     router: {
@@ -151,14 +164,23 @@ export function wireServices(deps: WiringDeps) {
       closeDevice: (userId, deviceId) => gateway.registry.closeDevice(userId, deviceId),
     },
   });
+  // Presence's signal subscription and sweep start and stop with the fanout worker.
+  const fanout = {
+    async run(signal: AbortSignal): Promise<void> {
+      await fanoutWorker.run(signal);
+      await presence.run(signal);
+    },
+  };
 
   const routes = (router: ConnectRouter) => {
     router.service(IdentityService, identity.service);
     router.service(ConversationService, messaging.conversationService);
     router.service(MessagingService, messaging.messagingService);
     router.service(SessionService, gateway.sessionService);
+    router.service(PresenceService, presence.service);
     router.service(PushService, push.service);
     const served = [IdentityService, ConversationService, MessagingService, SessionService, PushService].map((s) => s.typeName);
+    served.push(PresenceService.typeName);
     router.service(Health, createHealthService(deps.health, served));
     // Reflection lets grpcurl and buf curl discover every service above without local protos.
     router.service(ServerReflection, reflectionFor(served));

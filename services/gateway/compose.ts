@@ -5,6 +5,7 @@ import type { MessagingService } from "../../gen/parley/v1/messaging_pb.js";
 import type { Clock } from "../shared/clock.ts";
 import type { Logger } from "../shared/logger.ts";
 import type { Metrics } from "../shared/metrics.ts";
+import type { SessionExtension } from "./extension.ts";
 import { createGatewayInternalService } from "./internal-service.ts";
 import { type RoutePublishing, SessionRegistry } from "./registry.ts";
 import { createSessionService } from "./session-service.ts";
@@ -22,6 +23,8 @@ export function composeGateway(deps: {
   logger: Logger;
   metrics: Metrics;
   routes?: RoutePublishing;
+  /** Presence and typing on the device streams. */
+  extension?: SessionExtension;
 }) {
   const { settings, clock, metrics } = deps;
   const registry = new SessionRegistry({ clock, heartbeatIntervalMs: settings.heartbeatIntervalMs, routes: deps.routes });
@@ -39,6 +42,7 @@ export function composeGateway(deps: {
       helloTimeoutMs: 10_000,
     },
     onStreamCount: (delta) => metrics.openStreams.inc(delta),
+    extension: deps.extension,
   });
   return { registry, sessionService, internalService: createGatewayInternalService(registry) };
 }

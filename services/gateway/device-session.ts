@@ -16,6 +16,7 @@ import { invalidArgument, toPublicError, toStreamError } from "../shared/errors.
 import type { Logger } from "../shared/logger.ts";
 import { tracer } from "../shared/tracing.ts";
 import type { SessionBackend } from "./backend.ts";
+import type { SessionExtension } from "./extension.ts";
 import { Outbox } from "./outbox.ts";
 
 export interface SessionSettings {
@@ -39,6 +40,7 @@ export class DeviceSession {
   readonly #backend: SessionBackend;
   readonly #settings: SessionSettings;
   readonly #logger: Logger;
+  readonly #extension: SessionExtension | undefined;
   #lastHeardAt: number;
   #nextDeliveryId = 1n;
   #unacked: Unacked[] = [];
@@ -62,6 +64,7 @@ export class DeviceSession {
     settings: SessionSettings;
     logger: Logger;
     now: number;
+    extension?: SessionExtension;
   }) {
     this.caller = options.caller;
     this.sessionId = options.sessionId;
@@ -69,6 +72,7 @@ export class DeviceSession {
     this.#settings = options.settings;
     this.#logger = options.logger;
     this.#lastHeardAt = options.now;
+    this.#extension = options.extension;
   }
 
   get deviceId(): string {
@@ -100,6 +104,7 @@ export class DeviceSession {
     if (this.#closed) return;
     this.outbox.push({ case: "caughtUp", value: { replayed } });
     this.#replaying = false;
+    this.#extension?.caughtUp(this);
     this.#logger.debug("caught up", { replayed });
     this.#pump();
   }
@@ -162,6 +167,12 @@ export class DeviceSession {
       case "heartbeat":
         if (!frame.value.echo) this.outbox.push({ case: "heartbeat", value: { nonce: frame.value.nonce, echo: true } });
         break;
+      case "typing": {
+        const extension = this.#extension;
+        if (extension) await this.#report(() => extension.typing(this, frame.value));
+        else this.#reportError(invalidArgument("frame", "UNKNOWN_FRAME", "typing is not served here"));
+        break;
+      }
       case "hello":
         this.#reportError(invalidArgument("frame.hello", "UNEXPECTED_FRAME", "hello may only be the first frame"));
         break;

@@ -12,6 +12,7 @@ export type ServerFrame = MessageInitShape<typeof ConnectResponseSchema>["frame"
 export class Outbox {
   #frames: ConnectResponse[] = [];
   #receipts = new Map<string, ReceiptUpdate>();
+  #notices = new Map<string, ConnectResponse>();
   #wake: (() => void) | undefined;
   #drained: (() => void)[] = [];
   #closed = false;
@@ -37,6 +38,17 @@ export class Outbox {
       this.#receipts.delete(key);
     }
     this.#receipts.set(key, receipt);
+    this.#signal();
+  }
+
+  /**
+   * Keeps only the newest notice per key (presence per user, typing per conversation and member):
+   * ephemeral state, so a slow reader holds one frame per key, never a backlog.
+   */
+  pushNotice(key: string, frame: ServerFrame): void {
+    if (this.#closed) return;
+    this.#notices.delete(key);
+    this.#notices.set(key, create(ConnectResponseSchema, { frame }));
     this.#signal();
   }
 
@@ -67,6 +79,12 @@ export class Outbox {
       if (key !== undefined && receipt) {
         this.#receipts.delete(key);
         yield create(ConnectResponseSchema, { frame: { case: "receipt", value: receipt } });
+        continue;
+      }
+      const [noticeKey, notice] = this.#notices.entries().next().value ?? [];
+      if (noticeKey !== undefined && notice) {
+        this.#notices.delete(noticeKey);
+        yield notice;
         continue;
       }
       if (this.#closed) return;

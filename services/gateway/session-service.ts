@@ -11,6 +11,7 @@ import type { Logger } from "../shared/logger.ts";
 import { requireId } from "../shared/validate.ts";
 import { messagingBackend } from "./backend.ts";
 import { DeviceSession, type SessionSettings } from "./device-session.ts";
+import type { SessionExtension } from "./extension.ts";
 import type { SessionRegistry } from "./registry.ts";
 
 export interface SessionServiceDeps {
@@ -21,6 +22,8 @@ export interface SessionServiceDeps {
   settings: SessionSettings & { maxWindow: number; helloTimeoutMs: number };
   /** Called when a stream opens and closes (metrics). */
   onStreamCount?: (delta: 1 | -1) => void;
+  /** Presence and typing, when served. */
+  extension?: SessionExtension;
 }
 
 async function firstFrame(requests: AsyncIterator<ConnectRequest>, timeoutMs: number): Promise<ConnectRequest> {
@@ -60,8 +63,10 @@ export function createSessionService(deps: SessionServiceDeps): ServiceImpl<type
         settings: { ...settings, window },
         logger,
         now: deps.clock.now(),
+        extension: deps.extension,
       });
       deps.registry.add(session);
+      deps.extension?.opened(session);
       deps.onStreamCount?.(1);
       logger.info("stream opened", { window, cursors: hello.cursors.length });
       const fail = (error: unknown) => {
@@ -83,6 +88,7 @@ export function createSessionService(deps: SessionServiceDeps): ServiceImpl<type
       } finally {
         session.close();
         deps.registry.remove(session);
+        deps.extension?.closed(session);
         deps.onStreamCount?.(-1);
         logger.info("stream closed");
       }

@@ -8,6 +8,7 @@ import { file_parley_v1_conversations } from "../../gen/parley/v1/conversations_
 import { file_parley_v1_errors } from "../../gen/parley/v1/errors_pb.js";
 import { file_parley_v1_identity } from "../../gen/parley/v1/identity_pb.js";
 import { file_parley_v1_messaging } from "../../gen/parley/v1/messaging_pb.js";
+import { file_parley_v1_presence } from "../../gen/parley/v1/presence_pb.js";
 import { file_parley_v1_push } from "../../gen/parley/v1/push_pb.js";
 import { file_parley_v1_session } from "../../gen/parley/v1/session_pb.js";
 import { createReflectionService } from "./service.ts";
@@ -18,6 +19,7 @@ const serviceFiles = new Map<string, DescFile>(
     file_parley_v1_conversations,
     file_parley_v1_messaging,
     file_parley_v1_session,
+    file_parley_v1_presence,
     file_parley_v1_push,
     file_parley_internal_v1_gateway,
     file_grpc_health_v1_health,

@@ -2,6 +2,7 @@
 // PARLEY_* environment variables. Invalid values stop the process at start with a clear message.
 import type { LinkingSettings } from "../identity/linking.ts";
 import { linkingFromEnv } from "../identity/linking-config.ts";
+import { type PresenceConfig, presenceConfigFromEnv } from "../presence/config.ts";
 import type { LogLevel } from "../shared/logger.ts";
 
 export interface ServiceConfig {
@@ -23,6 +24,8 @@ export interface ServiceConfig {
   gatewayId: string | undefined;
   /** Device link tokens: lifetime and the default history policy (identity). */
   linking: LinkingSettings;
+  /** Presence coalescing window and typing lifetime and rate limit (gateway). */
+  presence: PresenceConfig;
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -58,5 +61,6 @@ export function serviceConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Serv
     messagingUrls: (env.PARLEY_MESSAGING_URLS ?? "").split(",").filter((u) => u !== ""),
     gatewayId: env.PARLEY_GATEWAY_ID || undefined,
     linking: linkingFromEnv(env),
+    presence: presenceConfigFromEnv(env),
   };
 }

@@ -1,0 +1,36 @@
+// Presence and typing settings from PARLEY_* variables, shared by the all-in-one process and the
+// gateway process; a bad value stops the process at start.
+export interface PresenceConfig {
+  /** Per receiving device, at most one presence update per user per window (last state wins). */
+  coalesceMs: number;
+  /** A typing notice holds this long unless repeated. */
+  typingTtlMs: number;
+  /** Typing frames a device may send at once, and refilled per second, across its conversations. */
+  typingBurst: number;
+  typingPerSecond: number;
+}
+
+export const defaultPresenceConfig: PresenceConfig = {
+  coalesceMs: 1_000,
+  typingTtlMs: 5_000,
+  typingBurst: 5,
+  typingPerSecond: 1,
+};
+
+function positive(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number, got "${raw}"`);
+  return value;
+}
+
+export function presenceConfigFromEnv(env: NodeJS.ProcessEnv = process.env): PresenceConfig {
+  const d = defaultPresenceConfig;
+  return {
+    coalesceMs: positive(env, "PARLEY_PRESENCE_COALESCE_MS", d.coalesceMs),
+    typingTtlMs: positive(env, "PARLEY_TYPING_TTL_MS", d.typingTtlMs),
+    typingBurst: positive(env, "PARLEY_TYPING_BURST", d.typingBurst),
+    typingPerSecond: positive(env, "PARLEY_TYPING_PER_SECOND", d.typingPerSecond),
+  };
+}
