@@ -18,6 +18,7 @@ import type { BusAdapters, BusFactoryOptions, EventBusContractOptions } from "./
 import { kafkaBusFixture, kafkaTestRetry, manualClock, redisRateLimitFixture, redisRoutesFixture } from "./engine-fixtures.ts";
 import { type Cleanup, type ContractOptions, freshSqlite } from "./harness.ts";
 import type { MessagingAdapters } from "./messaging.contract.ts";
+import type { PushAdapters } from "./push.contract.ts";
 import type { RateLimitAdapters, RateLimiterContractOptions } from "./rate-limit.contract.ts";
 import type { RouteAdapters } from "./routes.contract.ts";
 
@@ -151,6 +152,41 @@ if (withEngines) {
     },
   });
 }
+
+export const pushAdapters: AdapterEntry<() => Promise<PushAdapters>>[] = [
+  {
+    name: "sqlite (node:sqlite, embedded)",
+    make: async () => {
+      const { db, cleanup } = freshSqlite();
+      const m = await import("../../services/push/adapters/sqlite.ts");
+      return {
+        devices: new m.SqlitePushDeviceStore(db),
+        settings: new m.SqliteConversationSettingStore(db),
+        outbox: new m.SqlitePushOutbox(db),
+        deadLetters: new m.SqliteDeadLetterStore(db),
+        cleanup,
+      };
+    },
+  },
+  ...(withEngines
+    ? [
+        {
+          name: "cassandra (cassandra-driver 4.10, Cassandra 5)",
+          make: async (): Promise<PushAdapters> => {
+            const client = await cassandraClient();
+            const m = await import("../../services/push/adapters/cassandra.ts");
+            return {
+              devices: new m.CassandraPushDeviceStore(client),
+              settings: new m.CassandraConversationSettingStore(client),
+              outbox: new m.CassandraPushOutbox(client),
+              deadLetters: new m.CassandraDeadLetterStore(client),
+              cleanup: async () => {},
+            };
+          },
+        },
+      ]
+    : []),
+];
 
 export const routeAdapters: AdapterEntry<() => Promise<RouteAdapters>>[] = [
   {
