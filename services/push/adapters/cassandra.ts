@@ -38,23 +38,23 @@ export class CassandraPushDeviceStore implements PushDeviceStore {
   async register(userId: string, deviceId: string, token: PushToken, at: number): Promise<void> {
     await write(
       this.#client,
-      "UPDATE push_devices SET provider = ?, token = ?, registered_at = ? WHERE user_id = ? AND device_id = ?",
+      "UPDATE push_devices SET provider = ?, push_token = ?, registered_at = ? WHERE user_id = ? AND device_id = ?",
       [token.provider, encodeToken(token), BigInt(at), userId, deviceId],
     );
   }
 
   async unregister(userId: string, deviceId: string, onlyIf?: PushToken): Promise<boolean> {
     const clear =
-      "UPDATE push_devices SET provider = null, token = null, registered_at = null WHERE user_id = ? AND device_id = ?";
+      "UPDATE push_devices SET provider = null, push_token = null, registered_at = null WHERE user_id = ? AND device_id = ?";
     if (onlyIf) {
-      const result = await conditional(this.#client, `${clear} IF token = ?`, [userId, deviceId, encodeToken(onlyIf)]);
+      const result = await conditional(this.#client, `${clear} IF push_token = ?`, [userId, deviceId, encodeToken(onlyIf)]);
       return result.applied;
     }
-    const row = await selectOne(this.#client, "SELECT token FROM push_devices WHERE user_id = ? AND device_id = ?", [
+    const row = await selectOne(this.#client, "SELECT push_token FROM push_devices WHERE user_id = ? AND device_id = ?", [
       userId,
       deviceId,
     ]);
-    if (!row?.token) return false;
+    if (!row?.push_token) return false;
     await write(this.#client, clear, [userId, deviceId]);
     return true;
   }
@@ -81,7 +81,7 @@ export class CassandraPushDeviceStore implements PushDeviceStore {
 }
 
 function toDevice(r: Row): PushDevice {
-  const token = r.provider && r.token ? decodeToken(r.provider, r.token) : null;
+  const token = r.provider && r.push_token ? decodeToken(r.provider, r.push_token) : null;
   return {
     userId: r.user_id,
     deviceId: r.device_id,
