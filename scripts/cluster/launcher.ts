@@ -1,11 +1,11 @@
 // Starts Parley's distributed processes on this machine against running engines: one identity
-// service, messaging instances, gateways and fanout workers, each its own Node process. Used by
+// service, messaging instances, gateways, fanout workers and push, each its own Node process. Used by
 // `npm run cluster` and by the engine suite, which kills and restarts processes through it.
 import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { spawnLogged } from "./spawn-logged.ts";
 
-export type Role = "identity" | "messaging" | "gateway" | "fanout";
+export type Role = "identity" | "messaging" | "gateway" | "fanout" | "push";
 
 export interface ClusterProcess {
   name: string;
@@ -23,6 +23,8 @@ export interface ClusterOptions {
   messaging?: number;
   gateways?: number;
   fanout?: number;
+  /** Push processes (default 1). */
+  push?: number;
   env?: Record<string, string>;
   /** Called with every log line of every process (for example to print them). */
   onLog?: (name: string, entry: Record<string, unknown>) => void;
@@ -95,7 +97,7 @@ export class Cluster {
 
   async stop(): Promise<void> {
     // Gateways first (their devices get GoAway), then workers, then the services they call.
-    for (const role of ["gateway", "fanout", "messaging", "identity"] as const) {
+    for (const role of ["gateway", "fanout", "push", "messaging", "identity"] as const) {
       await Promise.all(
         [...this.processes.values()]
           .filter((p) => p.role === role && p.child.exitCode === null && p.child.signalCode === null)
@@ -127,6 +129,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       await cluster.start(`gateway-${i}`, "gateway", { PARLEY_MESSAGING_URLS: messagingUrls });
     }
     for (let i = 1; i <= (options.fanout ?? 2); i++) await cluster.start(`fanout-${i}`, "fanout");
+    for (let i = 1; i <= (options.push ?? 1); i++) await cluster.start(`push-${i}`, "push");
   } catch (error) {
     await cluster.stop();
     throw error;

@@ -1,5 +1,5 @@
 // `npm run cluster`: starts the engines (installing them if needed), prepares schema and topics,
-// then runs 1 identity, 1 messaging, 2 gateways and 2 fanout workers until Ctrl-C.
+// then runs 1 identity, 1 messaging, 2 gateways, 2 fanout workers and 1 push process until Ctrl-C.
 import { execFileSync } from "node:child_process";
 import { startCluster } from "./launcher.ts";
 
@@ -18,6 +18,7 @@ const cluster = await startCluster({
   messaging: Number(process.env.PARLEY_CLUSTER_MESSAGING ?? 1),
   gateways: 2,
   fanout: 2,
+  push: 1,
   onLog: (name, entry) => {
     if (verbose || entry.level === "warn" || entry.level === "error" || entry.msg === "dev mode: sign-in code") {
       console.log(`${name.padEnd(12)} ${JSON.stringify(entry)}`);

@@ -43,13 +43,26 @@ export function createPushDispatcher(deps: DispatcherDeps) {
   const { logger, metrics } = deps;
   const skipped = (reason: string, count = 1) => count > 0 && metrics.pushSkipped.inc({ reason }, count);
   let stopped = false;
+  let unsubscribers: (() => Promise<void>)[] = [];
+  const flushing = new Set<Promise<void>>();
 
   const coalescer = new Coalescer({
     windowMs: deps.coalesceWindowMs,
     onFlush: (batch) => {
-      flush(batch).catch((error) => logger.error("push flush failed", { deviceId: batch.deviceId, error: String(error) }));
+      const task = flush(batch).catch((error) =>
+        logger.error("push flush failed", { deviceId: batch.deviceId, error: String(error) }),
+      );
+      flushing.add(task);
+      void task.finally(() => flushing.delete(task));
     },
   });
+
+  const unsubscribe = async () => {
+    const current = unsubscribers;
+    unsubscribers = [];
+    // Failures to unsubscribe are the bus's to report; bus.close() stops everything anyway.
+    await Promise.allSettled(current.map((u) => u()));
+  };
 
   async function onEvent(event: ConversationEvent): Promise<void> {
     if (event.body.case !== "message" || stopped) return;
@@ -112,26 +125,30 @@ export function createPushDispatcher(deps: DispatcherDeps) {
   return {
     /** Subscribes (group "push"); resolves once the subscriptions are running. Abort stops them. */
     async run(signal: AbortSignal): Promise<void> {
-      const unsubscribers = await Promise.all([
+      unsubscribers = await Promise.all([
         deps.bus.subscribe("conversation-events", "push", (event) => onEvent(event)),
         // A signed-out device must not be woken by pushes any more.
         deps.bus.subscribe("device-control", "push", (control) => deps.devices.forget(control.userId, control.deviceId)),
       ]);
+      // Abort is the immediate stop: pushes still in their window are dropped (docs/push.md).
       const stop = () => {
         stopped = true;
         const dropped = coalescer.clear();
         if (dropped > 0) logger.info("pending pushes dropped at shutdown", { dropped });
         void deps.delivery.stop(0);
-        void Promise.allSettled(unsubscribers.map((unsubscribe) => unsubscribe()));
+        void unsubscribe();
       };
       if (signal.aborted) stop();
       else signal.addEventListener("abort", stop, { once: true });
     },
-    /** Graceful stop: flushes pushes still in their window, then waits up to deadlineMs for delivery. */
+    /**
+     * Graceful stop: takes no more events, sends the pushes still in their window at once, and
+     * gives delivery (retries included) up to deadlineMs.
+     */
     async drain(deadlineMs: number): Promise<void> {
+      await unsubscribe();
       coalescer.flushAll();
-      // Let the flushes read their devices and hand off before delivery stops.
-      await new Promise((resolve) => setTimeout(resolve, Math.min(200, deadlineMs)));
+      await Promise.allSettled([...flushing]);
       stopped = true;
       await deps.delivery.stop(deadlineMs);
     },
