@@ -14,7 +14,7 @@ for (const overlay of overlays) {
 
     test("renders the services, the edge and their companions", () => {
       const names = (kind: string) => objects.filter((o) => o.kind === kind).map((o) => o.metadata.name);
-      for (const service of ["identity", "messaging", "gateway", "fanout", "edge"]) {
+      for (const service of ["identity", "messaging", "gateway", "fanout", "push", "edge"]) {
         assert.ok(names("Deployment").includes(service), `Deployment ${service}`);
         assert.ok(names("Service").includes(service), `Service ${service}`);
         assert.ok(names("HorizontalPodAutoscaler").includes(service), `HPA ${service}`);
