@@ -172,3 +172,11 @@ export async function metric(port: number, name: string): Promise<number> {
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Opens watchers for several devices at once; the tuple keeps one Watcher per argument. */
+export function watchAll<T extends { accessToken: string }[]>(
+  client: Client<typeof SessionService>,
+  ...who: T
+): Promise<{ [K in keyof T]: Watcher }> {
+  return Promise.all(who.map((w) => watch(client, w))) as Promise<{ [K in keyof T]: Watcher }>;
+}

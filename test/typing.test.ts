@@ -10,7 +10,7 @@ import { wsSessionClient } from "../clients/node/ws-stream.ts";
 import { PresenceState } from "../gen/parley/v1/presence_pb.js";
 import { textMessage } from "./helpers/chat.ts";
 import { eventually, newPhone, type SignedIn } from "./helpers/parley.ts";
-import { metric, type Server, sleep, startServer, watch } from "./presence-helpers.ts";
+import { metric, type Server, sleep, startServer, watch, watchAll } from "./presence-helpers.ts";
 
 const ttlMs = 1_500;
 const burst = 3;
@@ -41,8 +41,13 @@ describe("who hears typing", () => {
     const bobLaptop = await s.signIn(bob.phoneNumber, "laptop");
     const stranger = await s.signIn(newPhone());
     const id = await group(alice, bob);
-    const [aliceStream, tablet, bobStream, laptop, strangerStream] = await Promise.all(
-      [alice, aliceTablet, bob, bobLaptop, stranger].map((who) => watch(s.clients.session, who)),
+    const [aliceStream, tablet, bobStream, laptop, strangerStream] = await watchAll(
+      s.clients.session,
+      alice,
+      aliceTablet,
+      bob,
+      bobLaptop,
+      stranger,
     );
     aliceStream.type(id);
     for (const device of [bobStream, laptop])
@@ -65,7 +70,7 @@ describe("who hears typing", () => {
     const bob = await s.signIn(newPhone());
     const stranger = await s.signIn(newPhone());
     const id = await group(alice, bob);
-    const [bobStream, strangerStream] = await Promise.all([bob, stranger].map((who) => watch(s.clients.session, who)));
+    const [bobStream, strangerStream] = await watchAll(s.clients.session, bob, stranger);
     strangerStream.type(id);
     strangerStream.type("0190a0a0-0000-7000-8000-000000000000");
     strangerStream.type("not-an-id");
@@ -90,9 +95,7 @@ describe("who hears typing", () => {
     const bob = await s.signIn(newPhone());
     const carol = await s.signIn(newPhone());
     const id = await group(alice, bob, carol);
-    const [aliceStream, bobStream, carolStream] = await Promise.all(
-      [alice, bob, carol].map((who) => watch(s.clients.session, who)),
-    );
+    const [aliceStream, bobStream, carolStream] = await watchAll(s.clients.session, alice, bob, carol);
     await s.clients.conversations.removeMember(
       { conversationId: id, userId: carol.userId },
       { headers: bearer(alice.accessToken) },
@@ -110,7 +113,7 @@ describe("lifetime and limits", () => {
     const alice = await s.signIn(newPhone());
     const bob = await s.signIn(newPhone());
     const id = await group(alice, bob);
-    const [aliceStream, bobStream] = await Promise.all([alice, bob].map((who) => watch(s.clients.session, who)));
+    const [aliceStream, bobStream] = await watchAll(s.clients.session, alice, bob);
     aliceStream.type(id);
     await eventually("start", () => bobStream.typingAbout(alice.userId).length === 1);
     await eventually("runs out", () => bobStream.typingAbout(alice.userId).length === 2, 10_000);
@@ -133,7 +136,7 @@ describe("lifetime and limits", () => {
     // One conversation per start, so the receiving outbox (one notice per member and
     // conversation) cannot be what hides the dropped ones.
     const ids = await Promise.all(Array.from({ length: 12 }, () => group(alice, bob)));
-    const [aliceStream, bobStream] = await Promise.all([alice, bob].map((who) => watch(s.clients.session, who)));
+    const [aliceStream, bobStream] = await watchAll(s.clients.session, alice, bob);
     const droppedBefore = await metric(s.process.metricsPort, "parley_typing_dropped_total");
     for (const id of ids) aliceStream.type(id);
     await aliceStream.stream.ping();
@@ -156,7 +159,7 @@ describe("lifetime and limits", () => {
     const bob = await s.signIn(newPhone());
     const id = await group(alice, bob);
     await s.clients.messaging.sendMessage(textMessage(id, "before"), { headers: bearer(alice.accessToken) });
-    const [aliceStream, bobStream] = await Promise.all([alice, bob].map((who) => watch(s.clients.session, who)));
+    const [aliceStream, bobStream] = await watchAll(s.clients.session, alice, bob);
     aliceStream.type(id);
     await eventually("heard", () => bobStream.typingAbout(alice.userId).length > 0);
     const after = await s.clients.messaging.sendMessage(textMessage(id, "after"), { headers: bearer(alice.accessToken) });

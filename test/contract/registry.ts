@@ -15,9 +15,21 @@ import { SqliteConversationStore, SqliteEventLog, SqliteReceiptStore } from "../
 import { MemoryRateLimiter } from "../../services/shared/adapters/memory-rate-limit.ts";
 import type { ScratchKeyspace } from "../../services/storage/cassandra/scratch-keyspace.ts";
 import type { BusAdapters, BusFactoryOptions, EventBusContractOptions } from "./bus.contract.ts";
+import type { LinkTokenAdapters } from "./devices.contract.ts";
 import { kafkaBusFixture, kafkaTestRetry, manualClock, redisRateLimitFixture, redisRoutesFixture } from "./engine-fixtures.ts";
 import { type Cleanup, type ContractOptions, freshSqlite } from "./harness.ts";
 import type { MessagingAdapters } from "./messaging.contract.ts";
+import type { PresenceSettingsAdapters, PresenceStoreAdapters, SignalBusAdapters } from "./presence.contract.ts";
+import {
+  cassandraLinkTokens,
+  cassandraPresenceSettings,
+  memoryPresenceStore,
+  memorySignalBuses,
+  redisPresenceStore,
+  redisSignalBuses,
+  sqliteLinkTokens,
+  sqlitePresenceSettings,
+} from "./presence.fixtures.ts";
 import type { PushAdapters } from "./push.contract.ts";
 import type { RateLimitAdapters, RateLimiterContractOptions } from "./rate-limit.contract.ts";
 import type { RouteAdapters } from "./routes.contract.ts";
@@ -230,4 +242,26 @@ export const rateLimiterAdapters: RateLimiterEntry[] = [
         },
       ]
     : []),
+];
+
+const cassandraName = "cassandra (cassandra-driver 4.10, Cassandra 5)";
+
+export const presenceStoreAdapters: AdapterEntry<() => Promise<PresenceStoreAdapters>>[] = [
+  { name: "memory (in-process)", make: memoryPresenceStore },
+  ...(withEngines ? [{ name: "redis (Lua, Redis 7)", make: redisPresenceStore }] : []),
+];
+
+export const signalBusAdapters: AdapterEntry<() => Promise<SignalBusAdapters>>[] = [
+  { name: "memory (in-process)", make: memorySignalBuses },
+  ...(withEngines ? [{ name: "redis (pub/sub, Redis 7)", make: redisSignalBuses }] : []),
+];
+
+export const presenceSettingsAdapters: AdapterEntry<() => Promise<PresenceSettingsAdapters>>[] = [
+  { name: "sqlite (node:sqlite, embedded)", make: sqlitePresenceSettings },
+  ...(withEngines ? [{ name: cassandraName, make: async () => cassandraPresenceSettings(await cassandraClient()) }] : []),
+];
+
+export const linkTokenAdapters: AdapterEntry<() => Promise<LinkTokenAdapters>>[] = [
+  { name: "sqlite (node:sqlite, embedded)", make: sqliteLinkTokens },
+  ...(withEngines ? [{ name: cassandraName, make: async () => cassandraLinkTokens(await cassandraClient()) }] : []),
 ];
