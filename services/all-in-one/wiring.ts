@@ -25,7 +25,14 @@ import {
 import { SqliteHistoryStart, SqliteLinkTokenStore } from "../identity/adapters/sqlite-linking.ts";
 import { composeIdentity } from "../identity/compose.ts";
 import type { CodeSender } from "../identity/ports.ts";
-import { SqliteConversationStore, SqliteEventLog, SqliteReceiptStore } from "../messaging/adapters/sqlite.ts";
+import {
+  SqliteConversationStore,
+  SqliteEventLog,
+  SqliteGroupRetention,
+  SqliteInviteLinkStore,
+  SqliteJoinRequestStore,
+  SqliteReceiptStore,
+} from "../messaging/adapters/sqlite.ts";
 import { userDirectory } from "../messaging/adapters/user-store-directory.ts";
 import { composeMessaging } from "../messaging/compose.ts";
 import { composePresence } from "../presence/compose.ts";
@@ -89,7 +96,11 @@ export function wireServices(deps: WiringDeps) {
       log: new SqliteEventLog(db),
       receipts: new SqliteReceiptStore(db),
       users: userDirectory(identityStores.users),
+      links: new SqliteInviteLinkStore(db),
+      joinRequests: new SqliteJoinRequestStore(db),
+      retention: new SqliteGroupRetention(db),
     },
+    logger,
     bus,
     clock,
     ids,
@@ -155,6 +166,8 @@ export function wireServices(deps: WiringDeps) {
   const fanoutWorker = createFanoutWorker({
     bus,
     store: conversations,
+    logger,
+    metrics,
     router: {
       deliverEvent: async (userIds, event) => {
         metrics.deliveries.inc();
@@ -190,6 +203,7 @@ export function wireServices(deps: WiringDeps) {
   const workers = {
     async run(signal: AbortSignal): Promise<void> {
       await fanout.run(signal);
+      await messaging.retention.run(signal);
       await push.dispatcher.run(signal);
       signal.addEventListener("abort", () => push.closeProviders(), { once: true });
     },

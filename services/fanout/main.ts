@@ -48,7 +48,13 @@ const counted = {
     if (event.sentAt) context.metrics.fanoutLag.observe((Date.now() - timestampMs(event.sentAt)) / 1000);
   },
 };
-await createFanoutWorker({ bus, store: cassandra.messaging.conversations, router: counted }).run(workers.signal);
+await createFanoutWorker({
+  bus,
+  store: cassandra.messaging.conversations,
+  router: counted,
+  logger: context.logger,
+  metrics: context.metrics,
+}).run(workers.signal);
 await runService("fanout", config, context, {
   routes: () => {},
   serviceNames: [],

@@ -1,8 +1,45 @@
 // The fanout worker: turns appended events and receipt changes into deliveries to member devices.
+// It runs off the send path (a bus consumer). The strategy depends on the recipient count: up to
+// the batch threshold the event goes to the router in one call ("direct"); above it, in batches of
+// batchSize users with at most `concurrency` batches in flight ("batched"), so one large group
+// neither builds one huge call nor floods the gateways. Each event counts in
+// parley_fanout_events_total{strategy}.
+import { Counter } from "prom-client";
+import type { ConversationEvent } from "../../gen/parley/v1/events_pb.js";
 import type { EventBus } from "../bus/ports.ts";
 import type { ConversationStore, MemberRecord } from "../messaging/ports.ts";
+import { createLogger, type Logger } from "../shared/logger.ts";
+import type { Metrics } from "../shared/metrics.ts";
 import { withSpanFromHeaders } from "../shared/tracing.ts";
 import type { DeliveryRouter } from "./ports.ts";
+
+export interface FanoutSettings {
+  /** Recipient counts above this are delivered in batches. */
+  batchThreshold: number;
+  /** Users per batch. */
+  batchSize: number;
+  /** Batches in flight at once per event. */
+  concurrency: number;
+}
+
+export const defaultFanoutSettings: FanoutSettings = { batchThreshold: 100, batchSize: 100, concurrency: 4 };
+
+/** PARLEY_FANOUT_BATCH_THRESHOLD, PARLEY_FANOUT_BATCH_SIZE, PARLEY_FANOUT_CONCURRENCY (positive integers). */
+export function fanoutSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): FanoutSettings {
+  const positive = (name: string, fallback: number) => {
+    const raw = env[name];
+    if (raw === undefined || raw === "") return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer, got "${raw}"`);
+    return value;
+  };
+  const d = defaultFanoutSettings;
+  return {
+    batchThreshold: positive("PARLEY_FANOUT_BATCH_THRESHOLD", d.batchThreshold),
+    batchSize: positive("PARLEY_FANOUT_BATCH_SIZE", d.batchSize),
+    concurrency: positive("PARLEY_FANOUT_CONCURRENCY", d.concurrency),
+  };
+}
 
 /** Members who may see the event at `sequence`: joined at or before it, not removed before it. */
 export function recipientsAt(members: MemberRecord[], sequence: bigint): string[] {
@@ -11,7 +48,60 @@ export function recipientsAt(members: MemberRecord[], sequence: bigint): string[
     .map((m) => m.userId);
 }
 
-export function createFanoutWorker(deps: { bus: EventBus; store: ConversationStore; router: DeliveryRouter }) {
+export type FanoutStrategy = "direct" | "batched";
+
+export const strategyFor = (recipients: number, settings: FanoutSettings): FanoutStrategy =>
+  recipients > settings.batchThreshold ? "batched" : "direct";
+
+function strategyCounter(metrics: Metrics | undefined): Counter<"strategy"> | undefined {
+  if (!metrics) return undefined;
+  const name = "parley_fanout_events_total";
+  return (
+    (metrics.registry.getSingleMetric(name) as Counter<"strategy"> | undefined) ??
+    new Counter({
+      name,
+      help: "Conversation events fanned out, by strategy (direct, or batched for large groups)",
+      labelNames: ["strategy"],
+      registers: [metrics.registry],
+    })
+  );
+}
+
+export function createFanoutWorker(deps: {
+  bus: EventBus;
+  store: ConversationStore;
+  router: DeliveryRouter;
+  /** Defaults: fanoutSettingsFromEnv(). */
+  settings?: FanoutSettings;
+  logger?: Logger;
+  metrics?: Metrics;
+}) {
+  const settings = deps.settings ?? fanoutSettingsFromEnv();
+  const logger = (deps.logger ?? createLogger({ level: "error" })).child({ component: "fanout" });
+  const events = strategyCounter(deps.metrics);
+
+  async function deliver(recipients: string[], event: ConversationEvent): Promise<void> {
+    const strategy = strategyFor(recipients.length, settings);
+    events?.inc({ strategy });
+    logger.debug("fan out", {
+      conversationId: event.conversationId,
+      sequence: String(event.sequence),
+      recipients: recipients.length,
+      strategy,
+    });
+    if (strategy === "direct") {
+      await deps.router.deliverEvent(recipients, event);
+      return;
+    }
+    const batches: string[][] = [];
+    for (let i = 0; i < recipients.length; i += settings.batchSize) batches.push(recipients.slice(i, i + settings.batchSize));
+    let next = 0;
+    const lane = async () => {
+      while (next < batches.length) await deps.router.deliverEvent(batches[next++] as string[], event);
+    };
+    await Promise.all(Array.from({ length: Math.min(settings.concurrency, batches.length) }, lane));
+  }
+
   return {
     /**
      * Consumes until the signal aborts. Resolves once every subscription is running, so events
@@ -23,7 +113,7 @@ export function createFanoutWorker(deps: { bus: EventBus; store: ConversationSto
           // The span continues the sender's trace from the message headers.
           withSpanFromHeaders("conversation-events consume", headers, async () => {
             const members = await deps.store.members(event.conversationId);
-            await deps.router.deliverEvent(recipientsAt(members, event.sequence), event);
+            await deliver(recipientsAt(members, event.sequence), event);
           }),
         ),
         deps.bus.subscribe("receipts", "fanout", async (receipt) => {

@@ -1,21 +1,21 @@
-// Membership checks. Anyone who is not (and never was) a member gets the same NOT_FOUND as for a
-// conversation that does not exist, so existence never leaks.
+// Membership checks. Anyone who is not (and never was) a member, and everyone once the group is
+// deleted, gets the same NOT_FOUND as for a conversation that does not exist, so existence never leaks.
 import { conversationNotFound } from "../shared/errors.ts";
-import type { ConversationStore, MemberRecord } from "./ports.ts";
+import type { ConversationStore, MemberRecord, Seat } from "./ports.ts";
 
 export function createAccess(store: ConversationStore) {
   return {
     /** A current or former member: may read what they saw while a member. */
-    async reader(conversationId: string, userId: string): Promise<MemberRecord> {
-      const member = await store.membership(conversationId, userId);
-      if (!member) throw conversationNotFound();
-      return member;
+    async reader(conversationId: string, userId: string): Promise<Seat> {
+      const seat = await store.seat(conversationId, userId);
+      if (!seat || seat.group.deletedAt !== null) throw conversationNotFound();
+      return seat;
     },
-    /** A current member: may send and change things. */
-    async writer(conversationId: string, userId: string): Promise<MemberRecord> {
-      const member = await store.membership(conversationId, userId);
-      if (!member || member.leftAtSeq !== null) throw conversationNotFound();
-      return member;
+    /** A current member: may send and change things (as their role and the group's settings allow). */
+    async writer(conversationId: string, userId: string): Promise<Seat> {
+      const seat = await store.seat(conversationId, userId);
+      if (!seat || seat.group.deletedAt !== null || seat.member.leftAtSeq !== null) throw conversationNotFound();
+      return seat;
     },
   };
 }

@@ -2,15 +2,28 @@
 import type { EventBus } from "../bus/ports.ts";
 import { withRetriablePublish } from "../bus/publish-errors.ts";
 import type { Clock, IdGenerator } from "../shared/clock.ts";
+import { createLogger, type Logger } from "../shared/logger.ts";
 import type { Metrics } from "../shared/metrics.ts";
 import { createAccess } from "./access.ts";
 import { createConversationService } from "./conversation-service.ts";
 import { createConversations } from "./conversations.ts";
+import { createGroupAdmin } from "./group-admin.ts";
 import { createHistory } from "./history.ts";
-import { defaultMessagingLimits, type MessagingLimits } from "./limits.ts";
+import { createInvites } from "./invites.ts";
+import { type MessagingLimits, messagingLimitsFromEnv } from "./limits.ts";
+import { createMembershipChanges } from "./membership.ts";
 import { createMessagingService } from "./messaging-service.ts";
-import type { ConversationStore, EventLog, ReceiptStore, UserDirectory } from "./ports.ts";
+import type {
+  ConversationStore,
+  EventLog,
+  GroupRetention,
+  InviteLinkStore,
+  JoinRequestStore,
+  ReceiptStore,
+  UserDirectory,
+} from "./ports.ts";
 import { createReceipts } from "./receipts.ts";
+import { createRetentionSweep, type RetentionSettings, retentionFromEnv } from "./retention.ts";
 import { createSend } from "./send.ts";
 
 export interface MessagingStores {
@@ -18,6 +31,9 @@ export interface MessagingStores {
   log: EventLog;
   receipts: ReceiptStore;
   users: UserDirectory;
+  links: InviteLinkStore;
+  joinRequests: JoinRequestStore;
+  retention: GroupRetention;
 }
 
 export function composeMessaging(deps: {
@@ -26,20 +42,36 @@ export function composeMessaging(deps: {
   clock: Clock;
   ids: IdGenerator;
   metrics: Metrics;
+  logger?: Logger;
+  /** Defaults: messagingLimitsFromEnv() (PARLEY_MAX_GROUP_MEMBERS). */
   limits?: MessagingLimits;
+  /** Defaults: retentionFromEnv() (PARLEY_DELETED_GROUP_RETENTION_MS, PARLEY_RETENTION_SWEEP_MS). */
+  retention?: RetentionSettings;
 }) {
   const { stores, clock, ids, metrics } = deps;
   const bus = withRetriablePublish(deps.bus);
-  const limits = deps.limits ?? defaultMessagingLimits;
+  const limits = deps.limits ?? messagingLimitsFromEnv();
+  const logger = (deps.logger ?? createLogger({ level: "error" })).child({ service: "messaging" });
   const store = stores.conversations;
   const access = createAccess(store);
+  const changes = createMembershipChanges({ store, log: stores.log, bus, clock, ids });
   const send = createSend({ access, log: stores.log, bus, clock, ids, limits });
   const history = createHistory({ access, store, log: stores.log, receipts: stores.receipts });
   const receipts = createReceipts({ access, store, receipts: stores.receipts, bus });
-  const conversations = createConversations({ access, store, log: stores.log, users: stores.users, bus, clock, ids, limits });
+  const conversations = createConversations({ store, users: stores.users, bus, clock, ids, limits, changes });
+  const admin = createGroupAdmin({ access, store, users: stores.users, changes, limits });
+  const invites = createInvites({
+    access,
+    store,
+    links: stores.links,
+    requests: stores.joinRequests,
+    changes,
+    clock,
+    limits,
+  });
   return {
     limits,
-    conversationService: createConversationService({ conversations, access, store, users: stores.users }),
+    conversationService: createConversationService({ conversations, admin, invites, access, store, users: stores.users }),
     messagingService: createMessagingService({
       send: async (caller, req) => {
         const result = await send(caller, req);
@@ -48,6 +80,13 @@ export function composeMessaging(deps: {
       },
       history,
       receipts,
+    }),
+    /** The background sweep that removes deleted groups once their retention ends (start with run). */
+    retention: createRetentionSweep({
+      retention: stores.retention,
+      clock,
+      logger,
+      settings: deps.retention ?? retentionFromEnv(),
     }),
   };
 }

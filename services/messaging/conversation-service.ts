@@ -1,4 +1,5 @@
-// The ConversationService handlers.
+// The ConversationService handlers: creating, reading and listing conversations here; group
+// administration in group-service.ts.
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { ConversationService } from "../../gen/parley/v1/conversations_pb.js";
 import { callerOf } from "../shared/auth.ts";
@@ -6,11 +7,16 @@ import { conversationNotFound, invalidArgument } from "../shared/errors.ts";
 import { pageSize, requireId } from "../shared/validate.ts";
 import type { Access } from "./access.ts";
 import type { Conversations } from "./conversations.ts";
+import type { GroupAdmin } from "./group-admin.ts";
+import { createGroupHandlers } from "./group-service.ts";
+import type { Invites } from "./invites.ts";
 import { conversationView } from "./mapping.ts";
-import type { ConversationStore, UserDirectory } from "./ports.ts";
+import type { ConversationRecord, ConversationStore, UserDirectory } from "./ports.ts";
 
 export interface ConversationServiceDeps {
   conversations: Conversations;
+  admin: GroupAdmin;
+  invites: Invites;
   access: Access;
   store: ConversationStore;
   users: UserDirectory;
@@ -25,38 +31,48 @@ function decodePageToken(token: string): { activity: number; conversationId: str
   return { activity: Number(activity), conversationId };
 }
 
+/** The conversation as the user sees it (members, roles, settings and the membership version). */
+export async function viewFor(
+  deps: Pick<ConversationServiceDeps, "store" | "users">,
+  record: ConversationRecord,
+  userId: string,
+) {
+  const roster = await deps.store.roster(record.conversationId);
+  if (!roster) throw conversationNotFound();
+  const viewer = roster.members.find((m) => m.userId === userId);
+  return conversationView(record, roster, viewer, deps.users);
+}
+
 export function createConversationService(deps: ConversationServiceDeps): ServiceImpl<typeof ConversationService> {
-  const view = (record: Parameters<typeof conversationView>[0]) => conversationView(record, deps.store, deps.users);
   return {
     async getOrCreateDirect(req, ctx) {
-      const result = await deps.conversations.getOrCreateDirect(callerOf(ctx), req.peerUserId);
-      return { conversation: await view(result.conversation), created: result.created };
+      const caller = callerOf(ctx);
+      const result = await deps.conversations.getOrCreateDirect(caller, req.peerUserId);
+      return { conversation: await viewFor(deps, result.conversation, caller.userId), created: result.created };
     },
     async createGroup(req, ctx) {
-      return { conversation: await view(await deps.conversations.createGroup(callerOf(ctx), req)) };
+      const caller = callerOf(ctx);
+      return { conversation: await viewFor(deps, await deps.conversations.createGroup(caller, req), caller.userId) };
     },
     async getConversation(req, ctx) {
       const conversationId = requireId(req.conversationId, "conversation_id");
-      await deps.access.reader(conversationId, callerOf(ctx).userId);
+      const caller = callerOf(ctx);
+      await deps.access.reader(conversationId, caller.userId);
       const record = await deps.store.get(conversationId);
       if (!record) throw conversationNotFound();
-      return { conversation: await view(record) };
+      return { conversation: await viewFor(deps, record, caller.userId) };
     },
     async listConversations(req, ctx) {
+      const caller = callerOf(ctx);
       const limit = pageSize(req.pageSize, 50, 200);
-      const rows = await deps.store.listForUser(callerOf(ctx).userId, limit, decodePageToken(req.pageToken));
+      const rows = await deps.store.listForUser(caller.userId, limit, decodePageToken(req.pageToken));
       const last = rows.at(-1);
       return {
-        conversations: await Promise.all(rows.map(view)),
+        conversations: await Promise.all(rows.map((r) => viewFor(deps, r, caller.userId))),
         nextPageToken:
           rows.length === limit && last ? Buffer.from(`${last.activity}/${last.conversationId}`).toString("base64url") : "",
       };
     },
-    async addMembers(req, ctx) {
-      return { sequence: await deps.conversations.addMembers(callerOf(ctx), req.conversationId, req.userIds) };
-    },
-    async removeMember(req, ctx) {
-      return { sequence: await deps.conversations.removeMember(callerOf(ctx), req.conversationId, req.userId) };
-    },
+    ...createGroupHandlers(deps),
   };
 }

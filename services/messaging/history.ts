@@ -22,12 +22,15 @@ const noLimit = BigInt(Number.MAX_SAFE_INTEGER);
 export function createHistory(deps: HistoryDeps) {
   async function listMessages(caller: Caller, req: ListMessagesRequest) {
     const conversationId = requireId(req.conversationId, "conversation_id");
-    const member = await deps.access.reader(conversationId, caller.userId);
+    const { member } = await deps.access.reader(conversationId, caller.userId);
     const limit = pageSize(req.pageSize, 100, 500);
     const ceiling = (member.leftAtSeq ?? noLimit) + 1n;
     const before = req.beforeSequence === 0n || req.beforeSequence > ceiling ? ceiling : req.beforeSequence;
-    // One extra row tells whether an older page exists; events before the join stay hidden.
-    const rows = (await deps.log.readBefore(conversationId, before, limit + 1)).filter((e) => e.sequence >= member.joinedAtSeq);
+    // One extra row tells whether an older page exists; events before what the member may see stay
+    // hidden (their join, unless the group showed its history to new members when they joined).
+    const rows = (await deps.log.readBefore(conversationId, before, limit + 1)).filter(
+      (e) => e.sequence >= member.visibleFromSeq,
+    );
     const hasMore = rows.length > limit;
     return { events: hasMore ? rows.slice(1) : rows, hasMore };
   }
@@ -48,7 +51,8 @@ export function createHistory(deps: HistoryDeps) {
     let caughtUp = true;
     for (const member of memberships) {
       const cursor = given.get(member.conversationId) ?? stored.get(member.conversationId) ?? 0n;
-      const from = cursor > member.joinedAtSeq - 1n ? cursor : member.joinedAtSeq - 1n;
+      const floor = member.visibleFromSeq - 1n;
+      const from = cursor > floor ? cursor : floor;
       let next = from;
       if (budget > 0) {
         const page = await deps.log.readAfter(member.conversationId, from, visibleUpTo(member, noLimit), budget);

@@ -19,7 +19,11 @@ const messaging = composeMessaging({
   clock: systemClock,
   ids: createUuidV7Generator(),
   metrics: context.metrics,
+  logger: context.logger,
 });
+// Every instance sweeps deleted groups; purging is idempotent, so instances need not coordinate.
+const sweeps = new AbortController();
+await messaging.retention.run(sweeps.signal);
 await runService("messaging", config, context, {
   routes: (router) => {
     router.service(ConversationService, messaging.conversationService);
@@ -32,6 +36,7 @@ await runService("messaging", config, context, {
     clock: systemClock,
   }),
   async stop() {
+    sweeps.abort();
     await bus.close();
     await cassandra.close();
   },

@@ -18,7 +18,12 @@ export function createReceipts(deps: ReceiptDeps) {
   /** Clamps the claim to what exists and what the member may see, then raises the watermark. */
   async function advance(caller: Caller, conversationIdRaw: string, through: bigint, kind: "delivered" | "read") {
     const conversationId = requireId(conversationIdRaw, "conversation_id");
-    const member = await deps.access.reader(conversationId, caller.userId);
+    if (kind === "delivered") {
+      // A device acks the GroupDeleted event it was sent; that is not an error worth a frame.
+      const seat = await deps.store.seat(conversationId, caller.userId);
+      if (seat && seat.group.deletedAt !== null) return { changed: false, ...seat.member };
+    }
+    const { member } = await deps.access.reader(conversationId, caller.userId);
     const conversation = await deps.store.get(conversationId);
     const ceiling = visibleUpTo(member, conversation?.lastSequence ?? 0n);
     const clamped = through > ceiling ? ceiling : through;

@@ -1,7 +1,7 @@
 // Sending a message: the one core that the unary RPC and the session stream both call.
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { ConversationEventSchema, type MessageContent } from "../../gen/parley/v1/events_pb.js";
+import { type ConversationEvent, ConversationEventSchema, type MessageContent } from "../../gen/parley/v1/events_pb.js";
 import type { SendMessageRequest, SendMessageResponse } from "../../gen/parley/v1/messaging_pb.js";
 import { SendMessageResponseSchema } from "../../gen/parley/v1/messaging_pb.js";
 import type { EventBus } from "../bus/ports.ts";
@@ -11,6 +11,8 @@ import { invalidArgument } from "../shared/errors.ts";
 import { traceHeaders, withSpan } from "../shared/tracing.ts";
 import { requireClientId, requireId } from "../shared/validate.ts";
 import type { Access } from "./access.ts";
+import { announcementOnly, isMembershipVersionConflict } from "./group-errors.ts";
+import { permits } from "./group-rules.ts";
 import type { MessagingLimits } from "./limits.ts";
 import type { EventLog } from "./ports.ts";
 
@@ -40,12 +42,40 @@ function validateContent(content: MessageContent | undefined, limits: MessagingL
   return content;
 }
 
+/** Sends lost to a concurrent membership change are re-authorized this many times. */
+const maxAttempts = 20;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
 export function createSend(deps: SendDeps) {
+  /**
+   * Authorizes the sender (a current member whose role the group's send setting allows) and appends
+   * at the membership version that authorization read: a removal, demotion or switch to
+   * announcement-only decided in between makes the append lose its compare-and-set, and the send is
+   * authorized again. So no message is ordered after the change that forbade it.
+   */
+  async function appendAsMember(caller: Caller, conversationId: string, draft: ConversationEvent, clientMessageId: string) {
+    for (let attempt = 1; ; attempt++) {
+      const { member, group } = await deps.access.writer(conversationId, caller.userId);
+      if (!permits(group.settings.sendMessages, member.role)) throw announcementOnly();
+      try {
+        return await deps.log.append({
+          conversationId,
+          event: draft,
+          clientMessageId,
+          expectedMembershipVersion: group.membershipVersion,
+        });
+      } catch (error) {
+        if (!isMembershipVersionConflict(error) || attempt >= maxAttempts) throw error;
+        await sleep(Math.random() * 2 * attempt);
+      }
+    }
+  }
+
   return async function send(caller: Caller, req: SendMessageRequest): Promise<SendMessageResponse> {
     const conversationId = requireId(req.conversationId, "conversation_id");
     const clientMessageId = requireClientId(req.clientMessageId, "client_message_id");
     const content = validateContent(req.content, deps.limits);
-    await deps.access.writer(conversationId, caller.userId);
     const draft = create(ConversationEventSchema, {
       eventId: deps.ids.next(),
       senderUserId: caller.userId,
@@ -54,7 +84,7 @@ export function createSend(deps: SendDeps) {
       body: { case: "message", value: { clientMessageId, content } },
     });
     const { event, duplicate } = await withSpan("event-log append", () =>
-      deps.log.append({ conversationId, event: draft, clientMessageId }),
+      appendAsMember(caller, conversationId, draft, clientMessageId),
     );
     // Published on retries too: if an earlier attempt stored the event but died before publishing,
     // the retry completes the fanout. Devices drop the duplicate by (conversation, sequence).

@@ -11,7 +11,14 @@ import {
   CassandraUserStore,
 } from "../identity/adapters/cassandra.ts";
 import type { IdentityStores } from "../identity/compose.ts";
-import { CassandraConversationStore, CassandraEventLog, CassandraReceiptStore } from "../messaging/adapters/cassandra.ts";
+import {
+  CassandraConversationStore,
+  CassandraEventLog,
+  CassandraGroupRetention,
+  CassandraInviteLinkStore,
+  CassandraJoinRequestStore,
+  CassandraReceiptStore,
+} from "../messaging/adapters/cassandra.ts";
 import { userDirectory } from "../messaging/adapters/user-store-directory.ts";
 import type { MessagingStores } from "../messaging/compose.ts";
 import type { Logger } from "../shared/logger.ts";
@@ -40,6 +47,9 @@ export async function openCassandra(logger: Logger): Promise<CassandraStores> {
       conversations: new CassandraConversationStore(client),
       log: new CassandraEventLog(client),
       receipts: new CassandraReceiptStore(client),
+      links: new CassandraInviteLinkStore(client),
+      joinRequests: new CassandraJoinRequestStore(client),
+      retention: new CassandraGroupRetention(client),
       users: userDirectory(users),
     },
     close: () => client.shutdown(),

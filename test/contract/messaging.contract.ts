@@ -10,6 +10,9 @@ import type {
   ConversationRecord,
   ConversationStore,
   EventLog,
+  GroupRetention,
+  InviteLinkStore,
+  JoinRequestStore,
   ReceiptStore,
   Role,
 } from "../../services/messaging/ports.ts";
@@ -33,6 +36,9 @@ export interface MessagingAdapters extends Cleanup {
   conversations: ConversationStore;
   log: EventLog;
   receipts: ReceiptStore;
+  links: InviteLinkStore;
+  joinRequests: JoinRequestStore;
+  retention: GroupRetention;
   /**
    * Makes these users exist wherever the adapter checks references (SQLite's foreign keys from
    * members to users); a no-op for stores that do not.
@@ -40,11 +46,11 @@ export interface MessagingAdapters extends Cleanup {
   seedUsers(userIds: string[]): Promise<void>;
 }
 
-const noLimit = BigInt(Number.MAX_SAFE_INTEGER);
+export const noLimit = BigInt(Number.MAX_SAFE_INTEGER);
 const t0 = 1_700_000_000_000;
 
 /** Creates a conversation the way conversations.ts does, with fresh users unless given. */
-async function newConversation(
+export async function newConversation(
   a: Pick<MessagingAdapters, "conversations" | "seedUsers">,
   input: {
     kind?: ConversationKindName;
@@ -71,8 +77,11 @@ async function newConversation(
     conversationId,
     kind: input.kind ?? "group",
     name: input.name ?? "a group",
+    description: "",
+    pictureRef: "",
     createdAt,
     lastSequence: 1n,
+    deletedAt: null,
   };
   const result = await a.conversations.create({
     conversation,
@@ -115,6 +124,8 @@ export function conversationStoreContract(
             role: m.role,
             joinedAtSeq: 1n,
             leftAtSeq: null,
+            visibleFromSeq: 1n,
+            banned: false,
             deliveredThrough: 0n,
             readThrough: 0n,
           }))
@@ -197,7 +208,16 @@ export function conversationStoreContract(
       await a.seedUsers([known]);
       const conversationId = uid("conversation");
       const key = { creation: uid("creator:request") };
-      const conversation: ConversationRecord = { conversationId, kind: "group", name: "g", createdAt: t0, lastSequence: 1n };
+      const conversation: ConversationRecord = {
+        conversationId,
+        kind: "group",
+        name: "g",
+        description: "",
+        pictureRef: "",
+        createdAt: t0,
+        lastSequence: 1n,
+        deletedAt: null,
+      };
       const outcome = await a.conversations
         .create({
           conversation,

@@ -11,7 +11,14 @@ import {
   SqliteUserStore,
 } from "../../services/identity/adapters/sqlite.ts";
 import type { DeviceStore, LoginCodeStore, RefreshTokenStore, UserStore } from "../../services/identity/ports.ts";
-import { SqliteConversationStore, SqliteEventLog, SqliteReceiptStore } from "../../services/messaging/adapters/sqlite.ts";
+import {
+  SqliteConversationStore,
+  SqliteEventLog,
+  SqliteGroupRetention,
+  SqliteInviteLinkStore,
+  SqliteJoinRequestStore,
+  SqliteReceiptStore,
+} from "../../services/messaging/adapters/sqlite.ts";
 import { MemoryRateLimiter } from "../../services/shared/adapters/memory-rate-limit.ts";
 import type { ScratchKeyspace } from "../../services/storage/cassandra/scratch-keyspace.ts";
 import type { BusAdapters, BusFactoryOptions, EventBusContractOptions } from "./bus.contract.ts";
@@ -77,6 +84,9 @@ export const messagingAdapters: AdapterEntry<() => Promise<MessagingAdapters>>[]
         conversations: new SqliteConversationStore(db),
         log: new SqliteEventLog(db),
         receipts: new SqliteReceiptStore(db),
+        links: new SqliteInviteLinkStore(db),
+        joinRequests: new SqliteJoinRequestStore(db),
+        retention: new SqliteGroupRetention(db),
         // members.user_id references users(user_id), with foreign keys on.
         async seedUsers(userIds) {
           for (const userId of userIds) {
@@ -123,6 +133,9 @@ if (withEngines) {
         conversations: new m.CassandraConversationStore(client),
         log: new m.CassandraEventLog(client),
         receipts: new m.CassandraReceiptStore(client),
+        links: new m.CassandraInviteLinkStore(client),
+        joinRequests: new m.CassandraJoinRequestStore(client),
+        retention: new m.CassandraGroupRetention(client),
         // Cassandra checks no references: members need no user rows.
         seedUsers: async () => {},
         cleanup: async () => {},

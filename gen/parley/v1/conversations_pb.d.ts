@@ -5,6 +5,7 @@
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import type { Message } from "@bufbuild/protobuf";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import type { GroupPermission, GroupSettings, MemberRole } from "./events_pb.js";
 
 /**
  * Describes the file parley/v1/conversations.proto.
@@ -58,6 +59,41 @@ export declare type Conversation = Message<"parley.v1.Conversation"> & {
    * @generated from field: google.protobuf.Timestamp created_at = 6;
    */
   createdAt?: Timestamp | undefined;
+
+  /**
+   * The group description (empty for direct conversations).
+   *
+   * @generated from field: string description = 7;
+   */
+  description: string;
+
+  /**
+   * A reference to the group picture (empty when none).
+   *
+   * @generated from field: string picture_ref = 8;
+   */
+  pictureRef: string;
+
+  /**
+   * The group's permissions and settings (unset for direct conversations).
+   *
+   * @generated from field: parley.v1.GroupSettings settings = 9;
+   */
+  settings?: GroupSettings | undefined;
+
+  /**
+   * The membership version the members list reflects; pass it as expected_membership_version.
+   *
+   * @generated from field: uint64 membership_version = 10;
+   */
+  membershipVersion: bigint;
+
+  /**
+   * The caller's role (UNSPECIFIED for a former member, who sees the conversation up to their removal only).
+   *
+   * @generated from field: parley.v1.MemberRole viewer_role = 11;
+   */
+  viewerRole: MemberRole;
 };
 
 /**
@@ -106,6 +142,13 @@ export declare type Member = Message<"parley.v1.Member"> & {
    * @generated from field: uint64 read_through = 5;
    */
   readThrough: bigint;
+
+  /**
+   * The member's role.
+   *
+   * @generated from field: parley.v1.MemberRole role = 6;
+   */
+  role: MemberRole;
 };
 
 /**
@@ -328,6 +371,13 @@ export declare type AddMembersRequest = Message<"parley.v1.AddMembersRequest"> &
    * @generated from field: repeated string user_ids = 2;
    */
   userIds: string[];
+
+  /**
+   * When set, add only if the group's membership version is still this one.
+   *
+   * @generated from field: optional uint64 expected_membership_version = 3;
+   */
+  expectedMembershipVersion?: bigint | undefined;
 };
 
 /**
@@ -348,6 +398,13 @@ export declare type AddMembersResponse = Message<"parley.v1.AddMembersResponse">
    * @generated from field: uint64 sequence = 1;
    */
   sequence: bigint;
+
+  /**
+   * The group's membership version after the change.
+   *
+   * @generated from field: uint64 membership_version = 2;
+   */
+  membershipVersion: bigint;
 };
 
 /**
@@ -375,6 +432,21 @@ export declare type RemoveMemberRequest = Message<"parley.v1.RemoveMemberRequest
    * @generated from field: string user_id = 2;
    */
   userId: string;
+
+  /**
+   * When set, remove only if the group's membership version is still this one.
+   *
+   * @generated from field: optional uint64 expected_membership_version = 3;
+   */
+  expectedMembershipVersion?: bigint | undefined;
+
+  /**
+   * Also ban the user: they cannot be added again or join by link until unbanned. A former
+   * member may be banned too (recorded as MemberBanned).
+   *
+   * @generated from field: bool ban = 4;
+   */
+  ban: boolean;
 };
 
 /**
@@ -390,11 +462,18 @@ export declare const RemoveMemberRequestSchema: GenMessage<RemoveMemberRequest>;
  */
 export declare type RemoveMemberResponse = Message<"parley.v1.RemoveMemberResponse"> & {
   /**
-   * Sequence of the MemberRemoved event.
+   * Sequence of the MemberRemoved (or MemberBanned) event.
    *
    * @generated from field: uint64 sequence = 1;
    */
   sequence: bigint;
+
+  /**
+   * The group's membership version after the change.
+   *
+   * @generated from field: uint64 membership_version = 2;
+   */
+  membershipVersion: bigint;
 };
 
 /**
@@ -402,6 +481,842 @@ export declare type RemoveMemberResponse = Message<"parley.v1.RemoveMemberRespon
  * Use `create(RemoveMemberResponseSchema)` to create a new message.
  */
 export declare const RemoveMemberResponseSchema: GenMessage<RemoveMemberResponse>;
+
+/**
+ * Changes a member's role.
+ *
+ * @generated from message parley.v1.ChangeMemberRoleRequest
+ */
+export declare type ChangeMemberRoleRequest = Message<"parley.v1.ChangeMemberRoleRequest"> & {
+  /**
+   * The group's id.
+   *
+   * @generated from field: string conversation_id = 1;
+   */
+  conversationId: string;
+
+  /**
+   * The member whose role changes.
+   *
+   * @generated from field: string user_id = 2;
+   */
+  userId: string;
+
+  /**
+   * The new role: ADMIN promotes, MEMBER demotes, OWNER transfers ownership (the caller becomes an admin).
+   *
+   * @generated from field: parley.v1.MemberRole role = 3;
+   */
+  role: MemberRole;
+
+  /**
+   * When set, change only if the group's membership version is still this one.
+   *
+   * @generated from field: optional uint64 expected_membership_version = 4;
+   */
+  expectedMembershipVersion?: bigint | undefined;
+};
+
+/**
+ * Describes the message parley.v1.ChangeMemberRoleRequest.
+ * Use `create(ChangeMemberRoleRequestSchema)` to create a new message.
+ */
+export declare const ChangeMemberRoleRequestSchema: GenMessage<ChangeMemberRoleRequest>;
+
+/**
+ * Where the change landed.
+ *
+ * @generated from message parley.v1.ChangeMemberRoleResponse
+ */
+export declare type ChangeMemberRoleResponse = Message<"parley.v1.ChangeMemberRoleResponse"> & {
+  /**
+   * Sequence of the MemberRoleChanged event (0 when the member already had that role).
+   *
+   * @generated from field: uint64 sequence = 1;
+   */
+  sequence: bigint;
+
+  /**
+   * The group's membership version after the change.
+   *
+   * @generated from field: uint64 membership_version = 2;
+   */
+  membershipVersion: bigint;
+};
+
+/**
+ * Describes the message parley.v1.ChangeMemberRoleResponse.
+ * Use `create(ChangeMemberRoleResponseSchema)` to create a new message.
+ */
+export declare const ChangeMemberRoleResponseSchema: GenMessage<ChangeMemberRoleResponse>;
+
+/**
+ * Lifts a ban.
+ *
+ * @generated from message parley.v1.UnbanMemberRequest
+ */
+export declare type UnbanMemberRequest = Message<"parley.v1.UnbanMemberRequest"> & {
+  /**
+   * The group's id.
+   *
+   * @generated from field: string conversation_id = 1;
+   */
+  conversationId: string;
+
+  /**
+   * The banned user.
+   *
+   * @generated from field: string user_id = 2;
+   */
+  userId: string;
+
+  /**
+   * When set, unban only if the group's membership version is still this one.
+   *
+   * @generated from field: optional uint64 expected_membership_version = 3;
+   */
+  expectedMembershipVersion?: bigint | undefined;
+};
+
+/**
+ * Describes the message parley.v1.UnbanMemberRequest.
+ * Use `create(UnbanMemberRequestSchema)` to create a new message.
+ */
+export declare const UnbanMemberRequestSchema: GenMessage<UnbanMemberRequest>;
+
+/**
+ * Where the change landed.
+ *
+ * @generated from message parley.v1.UnbanMemberResponse
+ */
+export declare type UnbanMemberResponse = Message<"parley.v1.UnbanMemberResponse"> & {
+  /**
+   * Sequence of the MemberUnbanned event.
+   *
+   * @generated from field: uint64 sequence = 1;
+   */
+  sequence: bigint;
+
+  /**
+   * The group's membership version after the change.
+   *
+   * @generated from field: uint64 membership_version = 2;
+   */
+  membershipVersion: bigint;
+};
+
+/**
+ * Describes the message parley.v1.UnbanMemberResponse.
+ * Use `create(UnbanMemberResponseSchema)` to create a new message.
+ */
+export declare const UnbanMemberResponseSchema: GenMessage<UnbanMemberResponse>;
+
+/**
+ * Asks for a group's bans.
+ *
+ * @generated from message parley.v1.ListBannedMembersRequest
+ */
+export declare type ListBannedMembersRequest = Message<"parley.v1.ListBannedMembersRequest"> & {
+  /**
+   * The group's id.
+   *
+   * @generated from field: string conversation_id = 1;
+   */
+  conversationId: string;
+};
+
+/**
+ * Describes the message parley.v1.ListBannedMembersRequest.
+ * Use `create(ListBannedMembersRequestSchema)` to create a new message.
+ */
+export declare const ListBannedMembersRequestSchema: GenMessage<ListBannedMembersRequest>;
+
+/**
+ * A group's bans.
+ *
+ * @generated from message parley.v1.ListBannedMembersResponse
+ */
+export declare type ListBannedMembersResponse = Message<"parley.v1.ListBannedMembersResponse"> & {
+  /**
+   * The banned users' ids.
+   *
+   * @generated from field: repeated string user_ids = 1;
+   */
+  userIds: string[];
+};
+
+/**
+ * Describes the message parley.v1.ListBannedMembersResponse.
+ * Use `create(ListBannedMembersResponseSchema)` to create a new message.
+ */
+export declare const ListBannedMembersResponseSchema: GenMessage<ListBannedMembersResponse>;
+
+/**
+ * Changes the group's descriptive information; fields left unset keep their value.
+ *
+ * @generated from message parley.v1.UpdateGroupInfoRequest
+ */
+export declare type UpdateGroupInfoRequest = Message<"parley.v1.UpdateGroupInfoRequest"> & {
+  /**
+   * The group's id.
+   *
+   * @generated from field: string conversation_id = 1;
+   */
+  conversationId: string;
+
+  /**
+   * The new name, 1..128 characters.
+   *
+   * @generated from field: optional string name = 2;
+   */
+  name?: string | undefined;
+
+  /**
+   * The new description, up to 512 characters (empty clears it).
+   *
+   * @generated from field: optional string description = 3;
+   */
+  description?: string | undefined;
+
+  /**
+   * The new picture reference, up to 512 characters (empty clears it).
+   *
+   * @generated from field: optional string picture_ref = 4;
+   */
+  pictureRef?: string | undefined;
+};
+
+/**
+ * Describes the message parley.v1.UpdateGroupInfoRequest.
+ * Use `create(UpdateGroupInfoRequestSchema)` to create a new message.
+ */
+export declare const UpdateGroupInfoRequestSchema: GenMessage<UpdateGroupInfoRequest>;
+
+/**
+ * Where the change landed.
+ *
+ * @generated from message parley.v1.UpdateGroupInfoResponse
+ */
+export declare type UpdateGroupInfoResponse = Message<"parley.v1.UpdateGroupInfoResponse"> & {
+  /**
+   * Sequence of the GroupInfoChanged event (0 when nothing changed).
+   *
+   * @generated from field: uint64 sequence = 1;
+   */
+  sequence: bigint;
+};
+
+/**
+ * Describes the message parley.v1.UpdateGroupInfoResponse.
+ * Use `create(UpdateGroupInfoResponseSchema)` to create a new message.
+ */
+export declare const UpdateGroupInfoResponseSchema: GenMessage<UpdateGroupInfoResponse>;
+
+/**
+ * Changes the group's settings; fields left UNSPECIFIED or unset keep their value.
+ *
+ * @generated from message parley.v1.UpdateGroupSettingsRequest
+ */
+export declare type UpdateGroupSettingsRequest = Message<"parley.v1.UpdateGroupSettingsRequest"> & {
+  /**
+   * The group's id.
+   *
+   * @generated from field: string conversation_id = 1;
+   */
+  conversationId: string;
+
+  /**
+   * Who may add members and manage invite links.
+   *
+   * @generated from field: parley.v1.GroupPermission add_members = 2;
+   */
+  addMembers: GroupPermission;
+
+  /**
+   * Who may change the name, description and picture.
+   *
+   * @generated from field: parley.v1.GroupPermission edit_info = 3;
+   */
+  editInfo: GroupPermission;
+
+  /**
+   * Who may send messages (ADMINS: announcement-only).
+   *
+   * @generated from field: parley.v1.GroupPermission send_messages = 4;
+   */
+  sendMessages: GroupPermission;
+
+  /**
+   * Who may list, approve and deny join requests.
+   *
+   * @generated from field: parley.v1.GroupPermission approve_join_requests = 5;
+   */
+  approveJoinRequests: GroupPermission;
+
+  /**
+   * Whether joining by link needs approval.
+   *
+   * @generated from field: optional bool join_requires_approval = 6;
+   */
+  joinRequiresApproval?: boolean | undefined;
+
+  /**
+   * Whether new members may read the history before their join.
+   *
+   * @generated from field: optional bool history_visible_to_new_members = 7;
+   */
+  historyVisibleToNewMembers?: boolean | undefined;
+
+  /**
+   * When set, change only if the group's membership version is still this one.
+   *
+   * @generated from field: optional uint64 expected_membership_version = 8;
+   */
+  expectedMembershipVersion?: bigint | undefined;
+};
+
+/**
+ * Describes the message parley.v1.UpdateGroupSettingsRequest.
+ * Use `create(UpdateGroupSettingsRequestSchema)` to create a new message.
+ */
+export declare const UpdateGroupSettingsRequestSchema: GenMessage<UpdateGroupSettingsRequest>;
+
+/**
+ * Where the change landed.
+ *
+ * @generated from message parley.v1.UpdateGroupSettingsResponse
+ */
+export declare type UpdateGroupSettingsResponse = Message<"parley.v1.UpdateGroupSettingsResponse"> & {
+  /**
+   * Sequence of the GroupSettingsChanged event (0 when nothing changed).
+   *
+   * @generated from field: uint64 sequence = 1;
+   */
+  sequence: bigint;
+
+  /**
+   * The settings now in force.
+   *
+   * @generated from field: parley.v1.GroupSettings settings = 2;
+   */
+  settings?: GroupSettings | undefined;
+
+  /**
+   * The group's membership version after the change.
+   *
+   * @generated from field: uint64 membership_version = 3;
+   */
+  membershipVersion: bigint;
+};
+
+/**
+ * Describes the message parley.v1.UpdateGroupSettingsResponse.
+ * Use `create(UpdateGroupSettingsResponseSchema)` to create a new message.
+ */
+export declare const UpdateGroupSettingsResponseSchema: GenMessage<UpdateGroupSettingsResponse>;
+
+/**
+ * Deletes a group.
+ *
+ * @generated from message parley.v1.DeleteGroupRequest
+ */
+export declare type DeleteGroupRequest = Message<"parley.v1.DeleteGroupRequest"> & {
+  /**
+   * The group's id.
+   *
+   * @generated from field: string conversation_id = 1;
+   */
+  conversationId: string;
+};
+
+/**
+ * Describes the message parley.v1.DeleteGroupRequest.
+ * Use `create(DeleteGroupRequestSchema)` to create a new message.
+ */
+export declare const DeleteGroupRequestSchema: GenMessage<DeleteGroupRequest>;
+
+/**
+ * Where the deletion landed.
+ *
+ * @generated from message parley.v1.DeleteGroupResponse
+ */
+export declare type DeleteGroupResponse = Message<"parley.v1.DeleteGroupResponse"> & {
+  /**
+   * Sequence of the GroupDeleted event, the group's last.
+   *
+   * @generated from field: uint64 sequence = 1;
+   */
+  sequence: bigint;
+};
+
+/**
+ * Describes the message parley.v1.DeleteGroupResponse.
+ * Use `create(DeleteGroupResponseSchema)` to create a new message.
+ */
+export declare const DeleteGroupResponseSchema: GenMessage<DeleteGroupResponse>;
+
+/**
+ * An invite link of a group. The link itself is the code; clients build a URL around it.
+ *
+ * @generated from message parley.v1.InviteLink
+ */
+export declare type InviteLink = Message<"parley.v1.InviteLink"> & {
+  /**
+   * The secret code a joiner presents (22 characters of [A-Za-z0-9_-]).
+   *
+   * @generated from field: string code = 1;
+   */
+  code: string;
+
+  /**
+   * The group it joins.
+   *
+   * @generated from field: string conversation_id = 2;
+   */
+  conversationId: string;
+
+  /**
+   * Who created it.
+   *
+   * @generated from field: string created_by_user_id = 3;
+   */
+  createdByUserId: string;
+
+  /**
+   * When it was created.
+   *
+   * @generated from field: google.protobuf.Timestamp created_at = 4;
+   */
+  createdAt?: Timestamp | undefined;
+
+  /**
+   * When it stops working (unset: never).
+   *
+   * @generated from field: google.protobuf.Timestamp expires_at = 5;
+   */
+  expiresAt?: Timestamp | undefined;
+
+  /**
+   * How many times it may be used (0: unlimited). A use is a join or a join request.
+   *
+   * @generated from field: uint32 max_uses = 6;
+   */
+  maxUses: number;
+
+  /**
+   * How many times it was used.
+   *
+   * @generated from field: uint32 use_count = 7;
+   */
+  useCount: number;
+
+  /**
+   * When it was revoked (unset: not revoked).
+   *
+   * @generated from field: google.protobuf.Timestamp revoked_at = 8;
+   */
+  revokedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message parley.v1.InviteLink.
+ * Use `create(InviteLinkSchema)` to create a new message.
+ */
+export declare const InviteLinkSchema: GenMessage<InviteLink>;
+
+/**
+ * Creates an invite link.
+ *
+ * @generated from message parley.v1.CreateInviteLinkRequest
+ */
+export declare type CreateInviteLinkRequest = Message<"parley.v1.CreateInviteLinkRequest"> & {
+  /**
+   * The group's id.
+   *
+   * @generated from field: string conversation_id = 1;
+   */
+  conversationId: string;
+
+  /**
+   * When it stops working; unset: never. Must be in the future and within a year.
+   *
+   * @generated from field: google.protobuf.Timestamp expires_at = 2;
+   */
+  expiresAt?: Timestamp | undefined;
+
+  /**
+   * How many uses it allows, 0..100000 (0: unlimited).
+   *
+   * @generated from field: uint32 max_uses = 3;
+   */
+  maxUses: number;
+};
+
+/**
+ * Describes the message parley.v1.CreateInviteLinkRequest.
+ * Use `create(CreateInviteLinkRequestSchema)` to create a new message.
+ */
+export declare const CreateInviteLinkRequestSchema: GenMessage<CreateInviteLinkRequest>;
+
+/**
+ * The new link.
+ *
+ * @generated from message parley.v1.CreateInviteLinkResponse
+ */
+export declare type CreateInviteLinkResponse = Message<"parley.v1.CreateInviteLinkResponse"> & {
+  /**
+   * The link.
+   *
+   * @generated from field: parley.v1.InviteLink link = 1;
+   */
+  link?: InviteLink | undefined;
+};
+
+/**
+ * Describes the message parley.v1.CreateInviteLinkResponse.
+ * Use `create(CreateInviteLinkResponseSchema)` to create a new message.
+ */
+export declare const CreateInviteLinkResponseSchema: GenMessage<CreateInviteLinkResponse>;
+
+/**
+ * Asks for a group's invite links.
+ *
+ * @generated from message parley.v1.ListInviteLinksRequest
+ */
+export declare type ListInviteLinksRequest = Message<"parley.v1.ListInviteLinksRequest"> & {
+  /**
+   * The group's id.
+   *
+   * @generated from field: string conversation_id = 1;
+   */
+  conversationId: string;
+};
+
+/**
+ * Describes the message parley.v1.ListInviteLinksRequest.
+ * Use `create(ListInviteLinksRequestSchema)` to create a new message.
+ */
+export declare const ListInviteLinksRequestSchema: GenMessage<ListInviteLinksRequest>;
+
+/**
+ * A group's invite links, newest first.
+ *
+ * @generated from message parley.v1.ListInviteLinksResponse
+ */
+export declare type ListInviteLinksResponse = Message<"parley.v1.ListInviteLinksResponse"> & {
+  /**
+   * The links.
+   *
+   * @generated from field: repeated parley.v1.InviteLink links = 1;
+   */
+  links: InviteLink[];
+};
+
+/**
+ * Describes the message parley.v1.ListInviteLinksResponse.
+ * Use `create(ListInviteLinksResponseSchema)` to create a new message.
+ */
+export declare const ListInviteLinksResponseSchema: GenMessage<ListInviteLinksResponse>;
+
+/**
+ * Revokes an invite link.
+ *
+ * @generated from message parley.v1.RevokeInviteLinkRequest
+ */
+export declare type RevokeInviteLinkRequest = Message<"parley.v1.RevokeInviteLinkRequest"> & {
+  /**
+   * The group's id.
+   *
+   * @generated from field: string conversation_id = 1;
+   */
+  conversationId: string;
+
+  /**
+   * The link's code.
+   *
+   * @generated from field: string code = 2;
+   */
+  code: string;
+};
+
+/**
+ * Describes the message parley.v1.RevokeInviteLinkRequest.
+ * Use `create(RevokeInviteLinkRequestSchema)` to create a new message.
+ */
+export declare const RevokeInviteLinkRequestSchema: GenMessage<RevokeInviteLinkRequest>;
+
+/**
+ * The revoked link.
+ *
+ * @generated from message parley.v1.RevokeInviteLinkResponse
+ */
+export declare type RevokeInviteLinkResponse = Message<"parley.v1.RevokeInviteLinkResponse"> & {
+  /**
+   * The link as it is now.
+   *
+   * @generated from field: parley.v1.InviteLink link = 1;
+   */
+  link?: InviteLink | undefined;
+};
+
+/**
+ * Describes the message parley.v1.RevokeInviteLinkResponse.
+ * Use `create(RevokeInviteLinkResponseSchema)` to create a new message.
+ */
+export declare const RevokeInviteLinkResponseSchema: GenMessage<RevokeInviteLinkResponse>;
+
+/**
+ * Joins a group by invite code.
+ *
+ * @generated from message parley.v1.JoinByInviteLinkRequest
+ */
+export declare type JoinByInviteLinkRequest = Message<"parley.v1.JoinByInviteLinkRequest"> & {
+  /**
+   * The code from the link.
+   *
+   * @generated from field: string code = 1;
+   */
+  code: string;
+};
+
+/**
+ * Describes the message parley.v1.JoinByInviteLinkRequest.
+ * Use `create(JoinByInviteLinkRequestSchema)` to create a new message.
+ */
+export declare const JoinByInviteLinkRequestSchema: GenMessage<JoinByInviteLinkRequest>;
+
+/**
+ * What joining did.
+ *
+ * @generated from message parley.v1.JoinByInviteLinkResponse
+ */
+export declare type JoinByInviteLinkResponse = Message<"parley.v1.JoinByInviteLinkResponse"> & {
+  /**
+   * The outcome.
+   *
+   * @generated from oneof parley.v1.JoinByInviteLinkResponse.outcome
+   */
+  outcome: {
+    /**
+     * The caller joined (or already was a member): the group as they now see it.
+     *
+     * @generated from field: parley.v1.Conversation joined = 1;
+     */
+    value: Conversation;
+    case: "joined";
+  } | {
+    /**
+     * The group needs approval: the caller's pending request.
+     *
+     * @generated from field: parley.v1.JoinRequest requested = 2;
+     */
+    value: JoinRequest;
+    case: "requested";
+  } | { case: undefined; value?: undefined };
+
+  /**
+   * Sequence of the MembersAdded event (0 for a request or when already a member).
+   *
+   * @generated from field: uint64 sequence = 3;
+   */
+  sequence: bigint;
+};
+
+/**
+ * Describes the message parley.v1.JoinByInviteLinkResponse.
+ * Use `create(JoinByInviteLinkResponseSchema)` to create a new message.
+ */
+export declare const JoinByInviteLinkResponseSchema: GenMessage<JoinByInviteLinkResponse>;
+
+/**
+ * A pending request to join a group.
+ *
+ * @generated from message parley.v1.JoinRequest
+ */
+export declare type JoinRequest = Message<"parley.v1.JoinRequest"> & {
+  /**
+   * The group.
+   *
+   * @generated from field: string conversation_id = 1;
+   */
+  conversationId: string;
+
+  /**
+   * Who asks to join.
+   *
+   * @generated from field: string user_id = 2;
+   */
+  userId: string;
+
+  /**
+   * Their display name.
+   *
+   * @generated from field: string display_name = 3;
+   */
+  displayName: string;
+
+  /**
+   * When they asked.
+   *
+   * @generated from field: google.protobuf.Timestamp requested_at = 4;
+   */
+  requestedAt?: Timestamp | undefined;
+
+  /**
+   * The invite code they used.
+   *
+   * @generated from field: string code = 5;
+   */
+  code: string;
+};
+
+/**
+ * Describes the message parley.v1.JoinRequest.
+ * Use `create(JoinRequestSchema)` to create a new message.
+ */
+export declare const JoinRequestSchema: GenMessage<JoinRequest>;
+
+/**
+ * Asks for a group's pending join requests.
+ *
+ * @generated from message parley.v1.ListJoinRequestsRequest
+ */
+export declare type ListJoinRequestsRequest = Message<"parley.v1.ListJoinRequestsRequest"> & {
+  /**
+   * The group's id.
+   *
+   * @generated from field: string conversation_id = 1;
+   */
+  conversationId: string;
+};
+
+/**
+ * Describes the message parley.v1.ListJoinRequestsRequest.
+ * Use `create(ListJoinRequestsRequestSchema)` to create a new message.
+ */
+export declare const ListJoinRequestsRequestSchema: GenMessage<ListJoinRequestsRequest>;
+
+/**
+ * A group's pending join requests, oldest first.
+ *
+ * @generated from message parley.v1.ListJoinRequestsResponse
+ */
+export declare type ListJoinRequestsResponse = Message<"parley.v1.ListJoinRequestsResponse"> & {
+  /**
+   * The requests.
+   *
+   * @generated from field: repeated parley.v1.JoinRequest requests = 1;
+   */
+  requests: JoinRequest[];
+};
+
+/**
+ * Describes the message parley.v1.ListJoinRequestsResponse.
+ * Use `create(ListJoinRequestsResponseSchema)` to create a new message.
+ */
+export declare const ListJoinRequestsResponseSchema: GenMessage<ListJoinRequestsResponse>;
+
+/**
+ * Approves a join request.
+ *
+ * @generated from message parley.v1.ApproveJoinRequestRequest
+ */
+export declare type ApproveJoinRequestRequest = Message<"parley.v1.ApproveJoinRequestRequest"> & {
+  /**
+   * The group's id.
+   *
+   * @generated from field: string conversation_id = 1;
+   */
+  conversationId: string;
+
+  /**
+   * The user whose request is approved.
+   *
+   * @generated from field: string user_id = 2;
+   */
+  userId: string;
+
+  /**
+   * When set, approve only if the group's membership version is still this one.
+   *
+   * @generated from field: optional uint64 expected_membership_version = 3;
+   */
+  expectedMembershipVersion?: bigint | undefined;
+};
+
+/**
+ * Describes the message parley.v1.ApproveJoinRequestRequest.
+ * Use `create(ApproveJoinRequestRequestSchema)` to create a new message.
+ */
+export declare const ApproveJoinRequestRequestSchema: GenMessage<ApproveJoinRequestRequest>;
+
+/**
+ * Where the change landed.
+ *
+ * @generated from message parley.v1.ApproveJoinRequestResponse
+ */
+export declare type ApproveJoinRequestResponse = Message<"parley.v1.ApproveJoinRequestResponse"> & {
+  /**
+   * Sequence of the MembersAdded event (0 if the user was already a member).
+   *
+   * @generated from field: uint64 sequence = 1;
+   */
+  sequence: bigint;
+
+  /**
+   * The group's membership version after the change.
+   *
+   * @generated from field: uint64 membership_version = 2;
+   */
+  membershipVersion: bigint;
+};
+
+/**
+ * Describes the message parley.v1.ApproveJoinRequestResponse.
+ * Use `create(ApproveJoinRequestResponseSchema)` to create a new message.
+ */
+export declare const ApproveJoinRequestResponseSchema: GenMessage<ApproveJoinRequestResponse>;
+
+/**
+ * Denies a join request.
+ *
+ * @generated from message parley.v1.DenyJoinRequestRequest
+ */
+export declare type DenyJoinRequestRequest = Message<"parley.v1.DenyJoinRequestRequest"> & {
+  /**
+   * The group's id.
+   *
+   * @generated from field: string conversation_id = 1;
+   */
+  conversationId: string;
+
+  /**
+   * The user whose request is denied.
+   *
+   * @generated from field: string user_id = 2;
+   */
+  userId: string;
+};
+
+/**
+ * Describes the message parley.v1.DenyJoinRequestRequest.
+ * Use `create(DenyJoinRequestRequestSchema)` to create a new message.
+ */
+export declare const DenyJoinRequestRequestSchema: GenMessage<DenyJoinRequestRequest>;
+
+/**
+ * The request is gone.
+ *
+ * @generated from message parley.v1.DenyJoinRequestResponse
+ */
+export declare type DenyJoinRequestResponse = Message<"parley.v1.DenyJoinRequestResponse"> & {
+};
+
+/**
+ * Describes the message parley.v1.DenyJoinRequestResponse.
+ * Use `create(DenyJoinRequestResponseSchema)` to create a new message.
+ */
+export declare const DenyJoinRequestResponseSchema: GenMessage<DenyJoinRequestResponse>;
 
 /**
  * The kinds of conversation.
@@ -438,7 +1353,11 @@ export declare const ConversationKindSchema: GenEnum<ConversationKind>;
 
 /**
  * ConversationService creates conversations and manages who is in them. A conversation the
- * caller is not a member of answers NOT_FOUND, exactly as one that does not exist.
+ * caller is not a member of answers NOT_FOUND, exactly as one that does not exist. Group
+ * administration (roles, permissions, bans, invite links, join requests, deletion) follows the
+ * rules in docs/groups.md. Every membership change is an event in the conversation's order and
+ * takes an optional expected_membership_version: when set, the change applies only if the group's
+ * membership version is still that one, else it fails with ABORTED / MEMBERSHIP_VERSION_CONFLICT.
  *
  * @generated from service parley.v1.ConversationService
  */
@@ -494,7 +1413,8 @@ export declare const ConversationService: GenService<{
     output: typeof AddMembersResponseSchema;
   },
   /**
-   * Removes a user from a group (or the caller leaves); recorded as a MemberRemoved event.
+   * Removes a user from a group, optionally banning them (or the caller leaves); recorded as a
+   * MemberRemoved event. When the owner leaves, ownership passes on in the same event.
    *
    * @generated from rpc parley.v1.ConversationService.RemoveMember
    */
@@ -502,6 +1422,136 @@ export declare const ConversationService: GenService<{
     methodKind: "unary";
     input: typeof RemoveMemberRequestSchema;
     output: typeof RemoveMemberResponseSchema;
+  },
+  /**
+   * Promotes, demotes or makes a member the owner; recorded as a MemberRoleChanged event.
+   *
+   * @generated from rpc parley.v1.ConversationService.ChangeMemberRole
+   */
+  changeMemberRole: {
+    methodKind: "unary";
+    input: typeof ChangeMemberRoleRequestSchema;
+    output: typeof ChangeMemberRoleResponseSchema;
+  },
+  /**
+   * Lifts a ban; recorded as a MemberUnbanned event.
+   *
+   * @generated from rpc parley.v1.ConversationService.UnbanMember
+   */
+  unbanMember: {
+    methodKind: "unary";
+    input: typeof UnbanMemberRequestSchema;
+    output: typeof UnbanMemberResponseSchema;
+  },
+  /**
+   * Lists the users banned from a group (admins only).
+   *
+   * @generated from rpc parley.v1.ConversationService.ListBannedMembers
+   */
+  listBannedMembers: {
+    methodKind: "unary";
+    input: typeof ListBannedMembersRequestSchema;
+    output: typeof ListBannedMembersResponseSchema;
+  },
+  /**
+   * Changes the group's name, description or picture; recorded as a GroupInfoChanged event.
+   *
+   * @generated from rpc parley.v1.ConversationService.UpdateGroupInfo
+   */
+  updateGroupInfo: {
+    methodKind: "unary";
+    input: typeof UpdateGroupInfoRequestSchema;
+    output: typeof UpdateGroupInfoResponseSchema;
+  },
+  /**
+   * Changes the group's permissions and settings (admins only); recorded as GroupSettingsChanged.
+   *
+   * @generated from rpc parley.v1.ConversationService.UpdateGroupSettings
+   */
+  updateGroupSettings: {
+    methodKind: "unary";
+    input: typeof UpdateGroupSettingsRequestSchema;
+    output: typeof UpdateGroupSettingsResponseSchema;
+  },
+  /**
+   * Deletes a group (owner only): members get a GroupDeleted event, then it answers NOT_FOUND.
+   *
+   * @generated from rpc parley.v1.ConversationService.DeleteGroup
+   */
+  deleteGroup: {
+    methodKind: "unary";
+    input: typeof DeleteGroupRequestSchema;
+    output: typeof DeleteGroupResponseSchema;
+  },
+  /**
+   * Creates an invite link with an optional expiry and maximum number of uses.
+   *
+   * @generated from rpc parley.v1.ConversationService.CreateInviteLink
+   */
+  createInviteLink: {
+    methodKind: "unary";
+    input: typeof CreateInviteLinkRequestSchema;
+    output: typeof CreateInviteLinkResponseSchema;
+  },
+  /**
+   * Lists a group's invite links, revoked and expired ones included.
+   *
+   * @generated from rpc parley.v1.ConversationService.ListInviteLinks
+   */
+  listInviteLinks: {
+    methodKind: "unary";
+    input: typeof ListInviteLinksRequestSchema;
+    output: typeof ListInviteLinksResponseSchema;
+  },
+  /**
+   * Revokes an invite link: it can no longer be used.
+   *
+   * @generated from rpc parley.v1.ConversationService.RevokeInviteLink
+   */
+  revokeInviteLink: {
+    methodKind: "unary";
+    input: typeof RevokeInviteLinkRequestSchema;
+    output: typeof RevokeInviteLinkResponseSchema;
+  },
+  /**
+   * Joins a group with an invite code: at once, or as a join request when the group asks for approval.
+   *
+   * @generated from rpc parley.v1.ConversationService.JoinByInviteLink
+   */
+  joinByInviteLink: {
+    methodKind: "unary";
+    input: typeof JoinByInviteLinkRequestSchema;
+    output: typeof JoinByInviteLinkResponseSchema;
+  },
+  /**
+   * Lists a group's pending join requests, oldest first.
+   *
+   * @generated from rpc parley.v1.ConversationService.ListJoinRequests
+   */
+  listJoinRequests: {
+    methodKind: "unary";
+    input: typeof ListJoinRequestsRequestSchema;
+    output: typeof ListJoinRequestsResponseSchema;
+  },
+  /**
+   * Approves a join request: the user is added (a MembersAdded event with method JOIN_REQUEST).
+   *
+   * @generated from rpc parley.v1.ConversationService.ApproveJoinRequest
+   */
+  approveJoinRequest: {
+    methodKind: "unary";
+    input: typeof ApproveJoinRequestRequestSchema;
+    output: typeof ApproveJoinRequestResponseSchema;
+  },
+  /**
+   * Denies a join request: it is removed and nothing is recorded in the conversation.
+   *
+   * @generated from rpc parley.v1.ConversationService.DenyJoinRequest
+   */
+  denyJoinRequest: {
+    methodKind: "unary";
+    input: typeof DenyJoinRequestRequestSchema;
+    output: typeof DenyJoinRequestResponseSchema;
   },
 }>;
 

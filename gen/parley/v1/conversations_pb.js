@@ -4,12 +4,13 @@
 
 import { enumDesc, fileDesc, messageDesc, serviceDesc, tsEnum } from "@bufbuild/protobuf/codegenv2";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import { file_parley_v1_events } from "./events_pb.js";
 
 /**
  * Describes the file parley/v1/conversations.proto.
  */
 export const file_parley_v1_conversations = /*@__PURE__*/
-  fileDesc("Ch1wYXJsZXkvdjEvY29udmVyc2F0aW9ucy5wcm90bxIJcGFybGV5LnYxIssBCgxDb252ZXJzYXRpb24SFwoPY29udmVyc2F0aW9uX2lkGAEgASgJEikKBGtpbmQYAiABKA4yGy5wYXJsZXkudjEuQ29udmVyc2F0aW9uS2luZBIMCgRuYW1lGAMgASgJEiIKB21lbWJlcnMYBCADKAsyES5wYXJsZXkudjEuTWVtYmVyEhUKDWxhc3Rfc2VxdWVuY2UYBSABKAQSLgoKY3JlYXRlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAifAoGTWVtYmVyEg8KB3VzZXJfaWQYASABKAkSFAoMZGlzcGxheV9uYW1lGAIgASgJEhoKEmpvaW5lZF9hdF9zZXF1ZW5jZRgDIAEoBBIZChFkZWxpdmVyZWRfdGhyb3VnaBgEIAEoBBIUCgxyZWFkX3Rocm91Z2gYBSABKAQiMAoYR2V0T3JDcmVhdGVEaXJlY3RSZXF1ZXN0EhQKDHBlZXJfdXNlcl9pZBgBIAEoCSJbChlHZXRPckNyZWF0ZURpcmVjdFJlc3BvbnNlEi0KDGNvbnZlcnNhdGlvbhgBIAEoCzIXLnBhcmxleS52MS5Db252ZXJzYXRpb24SDwoHY3JlYXRlZBgCIAEoCCJWChJDcmVhdGVHcm91cFJlcXVlc3QSDAoEbmFtZRgBIAEoCRIXCg9tZW1iZXJfdXNlcl9pZHMYAiADKAkSGQoRY2xpZW50X3JlcXVlc3RfaWQYAyABKAkiRAoTQ3JlYXRlR3JvdXBSZXNwb25zZRItCgxjb252ZXJzYXRpb24YASABKAsyFy5wYXJsZXkudjEuQ29udmVyc2F0aW9uIjEKFkdldENvbnZlcnNhdGlvblJlcXVlc3QSFwoPY29udmVyc2F0aW9uX2lkGAEgASgJIkgKF0dldENvbnZlcnNhdGlvblJlc3BvbnNlEi0KDGNvbnZlcnNhdGlvbhgBIAEoCzIXLnBhcmxleS52MS5Db252ZXJzYXRpb24iQQoYTGlzdENvbnZlcnNhdGlvbnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoDRISCgpwYWdlX3Rva2VuGAIgASgJImQKGUxpc3RDb252ZXJzYXRpb25zUmVzcG9uc2USLgoNY29udmVyc2F0aW9ucxgBIAMoCzIXLnBhcmxleS52MS5Db252ZXJzYXRpb24SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIj4KEUFkZE1lbWJlcnNSZXF1ZXN0EhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCRIQCgh1c2VyX2lkcxgCIAMoCSImChJBZGRNZW1iZXJzUmVzcG9uc2USEAoIc2VxdWVuY2UYASABKAQiPwoTUmVtb3ZlTWVtYmVyUmVxdWVzdBIXCg9jb252ZXJzYXRpb25faWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCSIoChRSZW1vdmVNZW1iZXJSZXNwb25zZRIQCghzZXF1ZW5jZRgBIAEoBCpwChBDb252ZXJzYXRpb25LaW5kEiEKHUNPTlZFUlNBVElPTl9LSU5EX1VOU1BFQ0lGSUVEEAASHAoYQ09OVkVSU0FUSU9OX0tJTkRfRElSRUNUEAESGwoXQ09OVkVSU0FUSU9OX0tJTkRfR1JPVVAQAjKZBAoTQ29udmVyc2F0aW9uU2VydmljZRJeChFHZXRPckNyZWF0ZURpcmVjdBIjLnBhcmxleS52MS5HZXRPckNyZWF0ZURpcmVjdFJlcXVlc3QaJC5wYXJsZXkudjEuR2V0T3JDcmVhdGVEaXJlY3RSZXNwb25zZRJMCgtDcmVhdGVHcm91cBIdLnBhcmxleS52MS5DcmVhdGVHcm91cFJlcXVlc3QaHi5wYXJsZXkudjEuQ3JlYXRlR3JvdXBSZXNwb25zZRJYCg9HZXRDb252ZXJzYXRpb24SIS5wYXJsZXkudjEuR2V0Q29udmVyc2F0aW9uUmVxdWVzdBoiLnBhcmxleS52MS5HZXRDb252ZXJzYXRpb25SZXNwb25zZRJeChFMaXN0Q29udmVyc2F0aW9ucxIjLnBhcmxleS52MS5MaXN0Q29udmVyc2F0aW9uc1JlcXVlc3QaJC5wYXJsZXkudjEuTGlzdENvbnZlcnNhdGlvbnNSZXNwb25zZRJJCgpBZGRNZW1iZXJzEhwucGFybGV5LnYxLkFkZE1lbWJlcnNSZXF1ZXN0Gh0ucGFybGV5LnYxLkFkZE1lbWJlcnNSZXNwb25zZRJPCgxSZW1vdmVNZW1iZXISHi5wYXJsZXkudjEuUmVtb3ZlTWVtYmVyUmVxdWVzdBofLnBhcmxleS52MS5SZW1vdmVNZW1iZXJSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("Ch1wYXJsZXkvdjEvY29udmVyc2F0aW9ucy5wcm90bxIJcGFybGV5LnYxIukCCgxDb252ZXJzYXRpb24SFwoPY29udmVyc2F0aW9uX2lkGAEgASgJEikKBGtpbmQYAiABKA4yGy5wYXJsZXkudjEuQ29udmVyc2F0aW9uS2luZBIMCgRuYW1lGAMgASgJEiIKB21lbWJlcnMYBCADKAsyES5wYXJsZXkudjEuTWVtYmVyEhUKDWxhc3Rfc2VxdWVuY2UYBSABKAQSLgoKY3JlYXRlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEwoLZGVzY3JpcHRpb24YByABKAkSEwoLcGljdHVyZV9yZWYYCCABKAkSKgoIc2V0dGluZ3MYCSABKAsyGC5wYXJsZXkudjEuR3JvdXBTZXR0aW5ncxIaChJtZW1iZXJzaGlwX3ZlcnNpb24YCiABKAQSKgoLdmlld2VyX3JvbGUYCyABKA4yFS5wYXJsZXkudjEuTWVtYmVyUm9sZSKhAQoGTWVtYmVyEg8KB3VzZXJfaWQYASABKAkSFAoMZGlzcGxheV9uYW1lGAIgASgJEhoKEmpvaW5lZF9hdF9zZXF1ZW5jZRgDIAEoBBIZChFkZWxpdmVyZWRfdGhyb3VnaBgEIAEoBBIUCgxyZWFkX3Rocm91Z2gYBSABKAQSIwoEcm9sZRgGIAEoDjIVLnBhcmxleS52MS5NZW1iZXJSb2xlIjAKGEdldE9yQ3JlYXRlRGlyZWN0UmVxdWVzdBIUCgxwZWVyX3VzZXJfaWQYASABKAkiWwoZR2V0T3JDcmVhdGVEaXJlY3RSZXNwb25zZRItCgxjb252ZXJzYXRpb24YASABKAsyFy5wYXJsZXkudjEuQ29udmVyc2F0aW9uEg8KB2NyZWF0ZWQYAiABKAgiVgoSQ3JlYXRlR3JvdXBSZXF1ZXN0EgwKBG5hbWUYASABKAkSFwoPbWVtYmVyX3VzZXJfaWRzGAIgAygJEhkKEWNsaWVudF9yZXF1ZXN0X2lkGAMgASgJIkQKE0NyZWF0ZUdyb3VwUmVzcG9uc2USLQoMY29udmVyc2F0aW9uGAEgASgLMhcucGFybGV5LnYxLkNvbnZlcnNhdGlvbiIxChZHZXRDb252ZXJzYXRpb25SZXF1ZXN0EhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCSJIChdHZXRDb252ZXJzYXRpb25SZXNwb25zZRItCgxjb252ZXJzYXRpb24YASABKAsyFy5wYXJsZXkudjEuQ29udmVyc2F0aW9uIkEKGExpc3RDb252ZXJzYXRpb25zUmVxdWVzdBIRCglwYWdlX3NpemUYASABKA0SEgoKcGFnZV90b2tlbhgCIAEoCSJkChlMaXN0Q29udmVyc2F0aW9uc1Jlc3BvbnNlEi4KDWNvbnZlcnNhdGlvbnMYASADKAsyFy5wYXJsZXkudjEuQ29udmVyc2F0aW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSKIAQoRQWRkTWVtYmVyc1JlcXVlc3QSFwoPY29udmVyc2F0aW9uX2lkGAEgASgJEhAKCHVzZXJfaWRzGAIgAygJEigKG2V4cGVjdGVkX21lbWJlcnNoaXBfdmVyc2lvbhgDIAEoBEgAiAEBQh4KHF9leHBlY3RlZF9tZW1iZXJzaGlwX3ZlcnNpb24iQgoSQWRkTWVtYmVyc1Jlc3BvbnNlEhAKCHNlcXVlbmNlGAEgASgEEhoKEm1lbWJlcnNoaXBfdmVyc2lvbhgCIAEoBCKWAQoTUmVtb3ZlTWVtYmVyUmVxdWVzdBIXCg9jb252ZXJzYXRpb25faWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIoChtleHBlY3RlZF9tZW1iZXJzaGlwX3ZlcnNpb24YAyABKARIAIgBARILCgNiYW4YBCABKAhCHgocX2V4cGVjdGVkX21lbWJlcnNoaXBfdmVyc2lvbiJEChRSZW1vdmVNZW1iZXJSZXNwb25zZRIQCghzZXF1ZW5jZRgBIAEoBBIaChJtZW1iZXJzaGlwX3ZlcnNpb24YAiABKAQisgEKF0NoYW5nZU1lbWJlclJvbGVSZXF1ZXN0EhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEiMKBHJvbGUYAyABKA4yFS5wYXJsZXkudjEuTWVtYmVyUm9sZRIoChtleHBlY3RlZF9tZW1iZXJzaGlwX3ZlcnNpb24YBCABKARIAIgBAUIeChxfZXhwZWN0ZWRfbWVtYmVyc2hpcF92ZXJzaW9uIkgKGENoYW5nZU1lbWJlclJvbGVSZXNwb25zZRIQCghzZXF1ZW5jZRgBIAEoBBIaChJtZW1iZXJzaGlwX3ZlcnNpb24YAiABKAQiiAEKElVuYmFuTWVtYmVyUmVxdWVzdBIXCg9jb252ZXJzYXRpb25faWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIoChtleHBlY3RlZF9tZW1iZXJzaGlwX3ZlcnNpb24YAyABKARIAIgBAUIeChxfZXhwZWN0ZWRfbWVtYmVyc2hpcF92ZXJzaW9uIkMKE1VuYmFuTWVtYmVyUmVzcG9uc2USEAoIc2VxdWVuY2UYASABKAQSGgoSbWVtYmVyc2hpcF92ZXJzaW9uGAIgASgEIjMKGExpc3RCYW5uZWRNZW1iZXJzUmVxdWVzdBIXCg9jb252ZXJzYXRpb25faWQYASABKAkiLQoZTGlzdEJhbm5lZE1lbWJlcnNSZXNwb25zZRIQCgh1c2VyX2lkcxgBIAMoCSKhAQoWVXBkYXRlR3JvdXBJbmZvUmVxdWVzdBIXCg9jb252ZXJzYXRpb25faWQYASABKAkSEQoEbmFtZRgCIAEoCUgAiAEBEhgKC2Rlc2NyaXB0aW9uGAMgASgJSAGIAQESGAoLcGljdHVyZV9yZWYYBCABKAlIAogBAUIHCgVfbmFtZUIOCgxfZGVzY3JpcHRpb25CDgoMX3BpY3R1cmVfcmVmIisKF1VwZGF0ZUdyb3VwSW5mb1Jlc3BvbnNlEhAKCHNlcXVlbmNlGAEgASgEIt0DChpVcGRhdGVHcm91cFNldHRpbmdzUmVxdWVzdBIXCg9jb252ZXJzYXRpb25faWQYASABKAkSLwoLYWRkX21lbWJlcnMYAiABKA4yGi5wYXJsZXkudjEuR3JvdXBQZXJtaXNzaW9uEi0KCWVkaXRfaW5mbxgDIAEoDjIaLnBhcmxleS52MS5Hcm91cFBlcm1pc3Npb24SMQoNc2VuZF9tZXNzYWdlcxgEIAEoDjIaLnBhcmxleS52MS5Hcm91cFBlcm1pc3Npb24SOQoVYXBwcm92ZV9qb2luX3JlcXVlc3RzGAUgASgOMhoucGFybGV5LnYxLkdyb3VwUGVybWlzc2lvbhIjChZqb2luX3JlcXVpcmVzX2FwcHJvdmFsGAYgASgISACIAQESKwoeaGlzdG9yeV92aXNpYmxlX3RvX25ld19tZW1iZXJzGAcgASgISAGIAQESKAobZXhwZWN0ZWRfbWVtYmVyc2hpcF92ZXJzaW9uGAggASgESAKIAQFCGQoXX2pvaW5fcmVxdWlyZXNfYXBwcm92YWxCIQofX2hpc3RvcnlfdmlzaWJsZV90b19uZXdfbWVtYmVyc0IeChxfZXhwZWN0ZWRfbWVtYmVyc2hpcF92ZXJzaW9uIncKG1VwZGF0ZUdyb3VwU2V0dGluZ3NSZXNwb25zZRIQCghzZXF1ZW5jZRgBIAEoBBIqCghzZXR0aW5ncxgCIAEoCzIYLnBhcmxleS52MS5Hcm91cFNldHRpbmdzEhoKEm1lbWJlcnNoaXBfdmVyc2lvbhgDIAEoBCItChJEZWxldGVHcm91cFJlcXVlc3QSFwoPY29udmVyc2F0aW9uX2lkGAEgASgJIicKE0RlbGV0ZUdyb3VwUmVzcG9uc2USEAoIc2VxdWVuY2UYASABKAQihAIKCkludml0ZUxpbmsSDAoEY29kZRgBIAEoCRIXCg9jb252ZXJzYXRpb25faWQYAiABKAkSGgoSY3JlYXRlZF9ieV91c2VyX2lkGAMgASgJEi4KCmNyZWF0ZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmV4cGlyZXNfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCG1heF91c2VzGAYgASgNEhEKCXVzZV9jb3VudBgHIAEoDRIuCgpyZXZva2VkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJ0ChdDcmVhdGVJbnZpdGVMaW5rUmVxdWVzdBIXCg9jb252ZXJzYXRpb25faWQYASABKAkSLgoKZXhwaXJlc19hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIbWF4X3VzZXMYAyABKA0iPwoYQ3JlYXRlSW52aXRlTGlua1Jlc3BvbnNlEiMKBGxpbmsYASABKAsyFS5wYXJsZXkudjEuSW52aXRlTGluayIxChZMaXN0SW52aXRlTGlua3NSZXF1ZXN0EhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCSI/ChdMaXN0SW52aXRlTGlua3NSZXNwb25zZRIkCgVsaW5rcxgBIAMoCzIVLnBhcmxleS52MS5JbnZpdGVMaW5rIkAKF1Jldm9rZUludml0ZUxpbmtSZXF1ZXN0EhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCRIMCgRjb2RlGAIgASgJIj8KGFJldm9rZUludml0ZUxpbmtSZXNwb25zZRIjCgRsaW5rGAEgASgLMhUucGFybGV5LnYxLkludml0ZUxpbmsiJwoXSm9pbkJ5SW52aXRlTGlua1JlcXVlc3QSDAoEY29kZRgBIAEoCSKPAQoYSm9pbkJ5SW52aXRlTGlua1Jlc3BvbnNlEikKBmpvaW5lZBgBIAEoCzIXLnBhcmxleS52MS5Db252ZXJzYXRpb25IABIrCglyZXF1ZXN0ZWQYAiABKAsyFi5wYXJsZXkudjEuSm9pblJlcXVlc3RIABIQCghzZXF1ZW5jZRgDIAEoBEIJCgdvdXRjb21lIo0BCgtKb2luUmVxdWVzdBIXCg9jb252ZXJzYXRpb25faWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIUCgxkaXNwbGF5X25hbWUYAyABKAkSMAoMcmVxdWVzdGVkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIMCgRjb2RlGAUgASgJIjIKF0xpc3RKb2luUmVxdWVzdHNSZXF1ZXN0EhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCSJEChhMaXN0Sm9pblJlcXVlc3RzUmVzcG9uc2USKAoIcmVxdWVzdHMYASADKAsyFi5wYXJsZXkudjEuSm9pblJlcXVlc3QijwEKGUFwcHJvdmVKb2luUmVxdWVzdFJlcXVlc3QSFwoPY29udmVyc2F0aW9uX2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSKAobZXhwZWN0ZWRfbWVtYmVyc2hpcF92ZXJzaW9uGAMgASgESACIAQFCHgocX2V4cGVjdGVkX21lbWJlcnNoaXBfdmVyc2lvbiJKChpBcHByb3ZlSm9pblJlcXVlc3RSZXNwb25zZRIQCghzZXF1ZW5jZRgBIAEoBBIaChJtZW1iZXJzaGlwX3ZlcnNpb24YAiABKAQiQgoWRGVueUpvaW5SZXF1ZXN0UmVxdWVzdBIXCg9jb252ZXJzYXRpb25faWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCSIZChdEZW55Sm9pblJlcXVlc3RSZXNwb25zZSpwChBDb252ZXJzYXRpb25LaW5kEiEKHUNPTlZFUlNBVElPTl9LSU5EX1VOU1BFQ0lGSUVEEAASHAoYQ09OVkVSU0FUSU9OX0tJTkRfRElSRUNUEAESGwoXQ09OVkVSU0FUSU9OX0tJTkRfR1JPVVAQAjK9DQoTQ29udmVyc2F0aW9uU2VydmljZRJeChFHZXRPckNyZWF0ZURpcmVjdBIjLnBhcmxleS52MS5HZXRPckNyZWF0ZURpcmVjdFJlcXVlc3QaJC5wYXJsZXkudjEuR2V0T3JDcmVhdGVEaXJlY3RSZXNwb25zZRJMCgtDcmVhdGVHcm91cBIdLnBhcmxleS52MS5DcmVhdGVHcm91cFJlcXVlc3QaHi5wYXJsZXkudjEuQ3JlYXRlR3JvdXBSZXNwb25zZRJYCg9HZXRDb252ZXJzYXRpb24SIS5wYXJsZXkudjEuR2V0Q29udmVyc2F0aW9uUmVxdWVzdBoiLnBhcmxleS52MS5HZXRDb252ZXJzYXRpb25SZXNwb25zZRJeChFMaXN0Q29udmVyc2F0aW9ucxIjLnBhcmxleS52MS5MaXN0Q29udmVyc2F0aW9uc1JlcXVlc3QaJC5wYXJsZXkudjEuTGlzdENvbnZlcnNhdGlvbnNSZXNwb25zZRJJCgpBZGRNZW1iZXJzEhwucGFybGV5LnYxLkFkZE1lbWJlcnNSZXF1ZXN0Gh0ucGFybGV5LnYxLkFkZE1lbWJlcnNSZXNwb25zZRJPCgxSZW1vdmVNZW1iZXISHi5wYXJsZXkudjEuUmVtb3ZlTWVtYmVyUmVxdWVzdBofLnBhcmxleS52MS5SZW1vdmVNZW1iZXJSZXNwb25zZRJbChBDaGFuZ2VNZW1iZXJSb2xlEiIucGFybGV5LnYxLkNoYW5nZU1lbWJlclJvbGVSZXF1ZXN0GiMucGFybGV5LnYxLkNoYW5nZU1lbWJlclJvbGVSZXNwb25zZRJMCgtVbmJhbk1lbWJlchIdLnBhcmxleS52MS5VbmJhbk1lbWJlclJlcXVlc3QaHi5wYXJsZXkudjEuVW5iYW5NZW1iZXJSZXNwb25zZRJeChFMaXN0QmFubmVkTWVtYmVycxIjLnBhcmxleS52MS5MaXN0QmFubmVkTWVtYmVyc1JlcXVlc3QaJC5wYXJsZXkudjEuTGlzdEJhbm5lZE1lbWJlcnNSZXNwb25zZRJYCg9VcGRhdGVHcm91cEluZm8SIS5wYXJsZXkudjEuVXBkYXRlR3JvdXBJbmZvUmVxdWVzdBoiLnBhcmxleS52MS5VcGRhdGVHcm91cEluZm9SZXNwb25zZRJkChNVcGRhdGVHcm91cFNldHRpbmdzEiUucGFybGV5LnYxLlVwZGF0ZUdyb3VwU2V0dGluZ3NSZXF1ZXN0GiYucGFybGV5LnYxLlVwZGF0ZUdyb3VwU2V0dGluZ3NSZXNwb25zZRJMCgtEZWxldGVHcm91cBIdLnBhcmxleS52MS5EZWxldGVHcm91cFJlcXVlc3QaHi5wYXJsZXkudjEuRGVsZXRlR3JvdXBSZXNwb25zZRJbChBDcmVhdGVJbnZpdGVMaW5rEiIucGFybGV5LnYxLkNyZWF0ZUludml0ZUxpbmtSZXF1ZXN0GiMucGFybGV5LnYxLkNyZWF0ZUludml0ZUxpbmtSZXNwb25zZRJYCg9MaXN0SW52aXRlTGlua3MSIS5wYXJsZXkudjEuTGlzdEludml0ZUxpbmtzUmVxdWVzdBoiLnBhcmxleS52MS5MaXN0SW52aXRlTGlua3NSZXNwb25zZRJbChBSZXZva2VJbnZpdGVMaW5rEiIucGFybGV5LnYxLlJldm9rZUludml0ZUxpbmtSZXF1ZXN0GiMucGFybGV5LnYxLlJldm9rZUludml0ZUxpbmtSZXNwb25zZRJbChBKb2luQnlJbnZpdGVMaW5rEiIucGFybGV5LnYxLkpvaW5CeUludml0ZUxpbmtSZXF1ZXN0GiMucGFybGV5LnYxLkpvaW5CeUludml0ZUxpbmtSZXNwb25zZRJbChBMaXN0Sm9pblJlcXVlc3RzEiIucGFybGV5LnYxLkxpc3RKb2luUmVxdWVzdHNSZXF1ZXN0GiMucGFybGV5LnYxLkxpc3RKb2luUmVxdWVzdHNSZXNwb25zZRJhChJBcHByb3ZlSm9pblJlcXVlc3QSJC5wYXJsZXkudjEuQXBwcm92ZUpvaW5SZXF1ZXN0UmVxdWVzdBolLnBhcmxleS52MS5BcHByb3ZlSm9pblJlcXVlc3RSZXNwb25zZRJYCg9EZW55Sm9pblJlcXVlc3QSIS5wYXJsZXkudjEuRGVueUpvaW5SZXF1ZXN0UmVxdWVzdBoiLnBhcmxleS52MS5EZW55Sm9pblJlcXVlc3RSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp, file_parley_v1_events]);
 
 /**
  * Describes the message parley.v1.Conversation.
@@ -110,6 +111,202 @@ export const RemoveMemberResponseSchema = /*@__PURE__*/
   messageDesc(file_parley_v1_conversations, 13);
 
 /**
+ * Describes the message parley.v1.ChangeMemberRoleRequest.
+ * Use `create(ChangeMemberRoleRequestSchema)` to create a new message.
+ */
+export const ChangeMemberRoleRequestSchema = /*@__PURE__*/
+  messageDesc(file_parley_v1_conversations, 14);
+
+/**
+ * Describes the message parley.v1.ChangeMemberRoleResponse.
+ * Use `create(ChangeMemberRoleResponseSchema)` to create a new message.
+ */
+export const ChangeMemberRoleResponseSchema = /*@__PURE__*/
+  messageDesc(file_parley_v1_conversations, 15);
+
+/**
+ * Describes the message parley.v1.UnbanMemberRequest.
+ * Use `create(UnbanMemberRequestSchema)` to create a new message.
+ */
+export const UnbanMemberRequestSchema = /*@__PURE__*/
+  messageDesc(file_parley_v1_conversations, 16);
+
+/**
+ * Describes the message parley.v1.UnbanMemberResponse.
+ * Use `create(UnbanMemberResponseSchema)` to create a new message.
+ */
+export const UnbanMemberResponseSchema = /*@__PURE__*/
+  messageDesc(file_parley_v1_conversations, 17);
+
+/**
+ * Describes the message parley.v1.ListBannedMembersRequest.
+ * Use `create(ListBannedMembersRequestSchema)` to create a new message.
+ */
+export const ListBannedMembersRequestSchema = /*@__PURE__*/
+  messageDesc(file_parley_v1_conversations, 18);
+
+/**
+ * Describes the message parley.v1.ListBannedMembersResponse.
+ * Use `create(ListBannedMembersResponseSchema)` to create a new message.
+ */
+export const ListBannedMembersResponseSchema = /*@__PURE__*/
+  messageDesc(file_parley_v1_conversations, 19);
+
+/**
+ * Describes the message parley.v1.UpdateGroupInfoRequest.
+ * Use `create(UpdateGroupInfoRequestSchema)` to create a new message.
+ */
+export const UpdateGroupInfoRequestSchema = /*@__PURE__*/
+  messageDesc(file_parley_v1_conversations, 20);
+
+/**
+ * Describes the message parley.v1.UpdateGroupInfoResponse.
+ * Use `create(UpdateGroupInfoResponseSchema)` to create a new message.
+ */
+export const UpdateGroupInfoResponseSchema = /*@__PURE__*/
+  messageDesc(file_parley_v1_conversations, 21);
+
+/**
+ * Describes the message parley.v1.UpdateGroupSettingsRequest.
+ * Use `create(UpdateGroupSettingsRequestSchema)` to create a new message.
+ */
+export const UpdateGroupSettingsRequestSchema = /*@__PURE__*/
+  messageDesc(file_parley_v1_conversations, 22);
+
+/**
+ * Describes the message parley.v1.UpdateGroupSettingsResponse.
+ * Use `create(UpdateGroupSettingsResponseSchema)` to create a new message.
+ */
+export const UpdateGroupSettingsResponseSchema = /*@__PURE__*/
+  messageDesc(file_parley_v1_conversations, 23);
+
+/**
+ * Describes the message parley.v1.DeleteGroupRequest.
+ * Use `create(DeleteGroupRequestSchema)` to create a new message.
+ */
+export const DeleteGroupRequestSchema = /*@__PURE__*/
+  messageDesc(file_parley_v1_conversations, 24);
+
+/**
+ * Describes the message parley.v1.DeleteGroupResponse.
+ * Use `create(DeleteGroupResponseSchema)` to create a new message.
+ */
+export const DeleteGroupResponseSchema = /*@__PURE__*/
+  messageDesc(file_parley_v1_conversations, 25);
+
+/**
+ * Describes the message parley.v1.InviteLink.
+ * Use `create(InviteLinkSchema)` to create a new message.
+ */
+export const InviteLinkSchema = /*@__PURE__*/
+  messageDesc(file_parley_v1_conversations, 26);
+
+/**
+ * Describes the message parley.v1.CreateInviteLinkRequest.
+ * Use `create(CreateInviteLinkRequestSchema)` to create a new message.
+ */
+export const CreateInviteLinkRequestSchema = /*@__PURE__*/
+  messageDesc(file_parley_v1_conversations, 27);
+
+/**
+ * Describes the message parley.v1.CreateInviteLinkResponse.
+ * Use `create(CreateInviteLinkResponseSchema)` to create a new message.
+ */
+export const CreateInviteLinkResponseSchema = /*@__PURE__*/
+  messageDesc(file_parley_v1_conversations, 28);
+
+/**
+ * Describes the message parley.v1.ListInviteLinksRequest.
+ * Use `create(ListInviteLinksRequestSchema)` to create a new message.
+ */
+export const ListInviteLinksRequestSchema = /*@__PURE__*/
+  messageDesc(file_parley_v1_conversations, 29);
+
+/**
+ * Describes the message parley.v1.ListInviteLinksResponse.
+ * Use `create(ListInviteLinksResponseSchema)` to create a new message.
+ */
+export const ListInviteLinksResponseSchema = /*@__PURE__*/
+  messageDesc(file_parley_v1_conversations, 30);
+
+/**
+ * Describes the message parley.v1.RevokeInviteLinkRequest.
+ * Use `create(RevokeInviteLinkRequestSchema)` to create a new message.
+ */
+export const RevokeInviteLinkRequestSchema = /*@__PURE__*/
+  messageDesc(file_parley_v1_conversations, 31);
+
+/**
+ * Describes the message parley.v1.RevokeInviteLinkResponse.
+ * Use `create(RevokeInviteLinkResponseSchema)` to create a new message.
+ */
+export const RevokeInviteLinkResponseSchema = /*@__PURE__*/
+  messageDesc(file_parley_v1_conversations, 32);
+
+/**
+ * Describes the message parley.v1.JoinByInviteLinkRequest.
+ * Use `create(JoinByInviteLinkRequestSchema)` to create a new message.
+ */
+export const JoinByInviteLinkRequestSchema = /*@__PURE__*/
+  messageDesc(file_parley_v1_conversations, 33);
+
+/**
+ * Describes the message parley.v1.JoinByInviteLinkResponse.
+ * Use `create(JoinByInviteLinkResponseSchema)` to create a new message.
+ */
+export const JoinByInviteLinkResponseSchema = /*@__PURE__*/
+  messageDesc(file_parley_v1_conversations, 34);
+
+/**
+ * Describes the message parley.v1.JoinRequest.
+ * Use `create(JoinRequestSchema)` to create a new message.
+ */
+export const JoinRequestSchema = /*@__PURE__*/
+  messageDesc(file_parley_v1_conversations, 35);
+
+/**
+ * Describes the message parley.v1.ListJoinRequestsRequest.
+ * Use `create(ListJoinRequestsRequestSchema)` to create a new message.
+ */
+export const ListJoinRequestsRequestSchema = /*@__PURE__*/
+  messageDesc(file_parley_v1_conversations, 36);
+
+/**
+ * Describes the message parley.v1.ListJoinRequestsResponse.
+ * Use `create(ListJoinRequestsResponseSchema)` to create a new message.
+ */
+export const ListJoinRequestsResponseSchema = /*@__PURE__*/
+  messageDesc(file_parley_v1_conversations, 37);
+
+/**
+ * Describes the message parley.v1.ApproveJoinRequestRequest.
+ * Use `create(ApproveJoinRequestRequestSchema)` to create a new message.
+ */
+export const ApproveJoinRequestRequestSchema = /*@__PURE__*/
+  messageDesc(file_parley_v1_conversations, 38);
+
+/**
+ * Describes the message parley.v1.ApproveJoinRequestResponse.
+ * Use `create(ApproveJoinRequestResponseSchema)` to create a new message.
+ */
+export const ApproveJoinRequestResponseSchema = /*@__PURE__*/
+  messageDesc(file_parley_v1_conversations, 39);
+
+/**
+ * Describes the message parley.v1.DenyJoinRequestRequest.
+ * Use `create(DenyJoinRequestRequestSchema)` to create a new message.
+ */
+export const DenyJoinRequestRequestSchema = /*@__PURE__*/
+  messageDesc(file_parley_v1_conversations, 40);
+
+/**
+ * Describes the message parley.v1.DenyJoinRequestResponse.
+ * Use `create(DenyJoinRequestResponseSchema)` to create a new message.
+ */
+export const DenyJoinRequestResponseSchema = /*@__PURE__*/
+  messageDesc(file_parley_v1_conversations, 41);
+
+/**
  * Describes the enum parley.v1.ConversationKind.
  */
 export const ConversationKindSchema = /*@__PURE__*/
@@ -125,7 +322,11 @@ export const ConversationKind = /*@__PURE__*/
 
 /**
  * ConversationService creates conversations and manages who is in them. A conversation the
- * caller is not a member of answers NOT_FOUND, exactly as one that does not exist.
+ * caller is not a member of answers NOT_FOUND, exactly as one that does not exist. Group
+ * administration (roles, permissions, bans, invite links, join requests, deletion) follows the
+ * rules in docs/groups.md. Every membership change is an event in the conversation's order and
+ * takes an optional expected_membership_version: when set, the change applies only if the group's
+ * membership version is still that one, else it fails with ABORTED / MEMBERSHIP_VERSION_CONFLICT.
  *
  * @generated from service parley.v1.ConversationService
  */

@@ -2,7 +2,7 @@
 // @generated from file parley/v1/events.proto (package parley.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import type { Message as Message$1 } from "@bufbuild/protobuf";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 
@@ -99,6 +99,54 @@ export declare type ConversationEvent = Message$1<"parley.v1.ConversationEvent">
      */
     value: ConversationCreated;
     case: "conversationCreated";
+  } | {
+    /**
+     * A member's role changed (promotion, demotion or an ownership transfer).
+     *
+     * @generated from field: parley.v1.MemberRoleChanged member_role_changed = 14;
+     */
+    value: MemberRoleChanged;
+    case: "memberRoleChanged";
+  } | {
+    /**
+     * The group's name, description or picture changed.
+     *
+     * @generated from field: parley.v1.GroupInfoChanged group_info_changed = 15;
+     */
+    value: GroupInfoChanged;
+    case: "groupInfoChanged";
+  } | {
+    /**
+     * The group's permissions or join and history settings changed.
+     *
+     * @generated from field: parley.v1.GroupSettingsChanged group_settings_changed = 16;
+     */
+    value: GroupSettingsChanged;
+    case: "groupSettingsChanged";
+  } | {
+    /**
+     * A former member was banned (a current member banned is a member_removed with reason BANNED).
+     *
+     * @generated from field: parley.v1.MemberBanned member_banned = 17;
+     */
+    value: MemberBanned;
+    case: "memberBanned";
+  } | {
+    /**
+     * A banned user was unbanned; they may be added or join by link again.
+     *
+     * @generated from field: parley.v1.MemberUnbanned member_unbanned = 18;
+     */
+    value: MemberUnbanned;
+    case: "memberUnbanned";
+  } | {
+    /**
+     * The group was deleted: its last event; afterwards it answers NOT_FOUND (docs/groups.md).
+     *
+     * @generated from field: parley.v1.GroupDeleted group_deleted = 19;
+     */
+    value: GroupDeleted;
+    case: "groupDeleted";
   } | { case: undefined; value?: undefined };
 };
 
@@ -186,7 +234,8 @@ export declare type TextContent = Message$1<"parley.v1.TextContent"> & {
 export declare const TextContentSchema: GenMessage<TextContent>;
 
 /**
- * Users added to a conversation.
+ * Users added to a conversation. The event's sender is who added them (for a join by invite
+ * link, the joiner; for an approved join request, the approver).
  *
  * @generated from message parley.v1.MembersAdded
  */
@@ -197,6 +246,27 @@ export declare type MembersAdded = Message$1<"parley.v1.MembersAdded"> & {
    * @generated from field: repeated string user_ids = 1;
    */
   userIds: string[];
+
+  /**
+   * How they joined.
+   *
+   * @generated from field: parley.v1.JoinMethod method = 2;
+   */
+  method: JoinMethod;
+
+  /**
+   * The group's membership version after this change.
+   *
+   * @generated from field: uint64 membership_version = 3;
+   */
+  membershipVersion: bigint;
+
+  /**
+   * True when the new members may read the history before their join.
+   *
+   * @generated from field: bool history_visible = 4;
+   */
+  historyVisible: boolean;
 };
 
 /**
@@ -206,7 +276,7 @@ export declare type MembersAdded = Message$1<"parley.v1.MembersAdded"> & {
 export declare const MembersAddedSchema: GenMessage<MembersAdded>;
 
 /**
- * A user who left or was removed.
+ * A user who left or was removed. The event's sender is who removed them (themselves when leaving).
  *
  * @generated from message parley.v1.MemberRemoved
  */
@@ -217,6 +287,27 @@ export declare type MemberRemoved = Message$1<"parley.v1.MemberRemoved"> & {
    * @generated from field: string user_id = 1;
    */
   userId: string;
+
+  /**
+   * Why they are no longer a member.
+   *
+   * @generated from field: parley.v1.RemovalReason reason = 2;
+   */
+  reason: RemovalReason;
+
+  /**
+   * When the owner left: the member who became owner (empty otherwise, or when nobody was left).
+   *
+   * @generated from field: string new_owner_user_id = 3;
+   */
+  newOwnerUserId: string;
+
+  /**
+   * The group's membership version after this change.
+   *
+   * @generated from field: uint64 membership_version = 4;
+   */
+  membershipVersion: bigint;
 };
 
 /**
@@ -224,6 +315,238 @@ export declare type MemberRemoved = Message$1<"parley.v1.MemberRemoved"> & {
  * Use `create(MemberRemovedSchema)` to create a new message.
  */
 export declare const MemberRemovedSchema: GenMessage<MemberRemoved>;
+
+/**
+ * A group's permissions and join and history settings (docs/groups.md has the defaults).
+ *
+ * @generated from message parley.v1.GroupSettings
+ */
+export declare type GroupSettings = Message$1<"parley.v1.GroupSettings"> & {
+  /**
+   * Who may add members and create, list and revoke invite links (default MEMBERS).
+   *
+   * @generated from field: parley.v1.GroupPermission add_members = 1;
+   */
+  addMembers: GroupPermission;
+
+  /**
+   * Who may change the name, description and picture (default MEMBERS).
+   *
+   * @generated from field: parley.v1.GroupPermission edit_info = 2;
+   */
+  editInfo: GroupPermission;
+
+  /**
+   * Who may send messages (default MEMBERS; ADMINS makes it an announcement-only group).
+   *
+   * @generated from field: parley.v1.GroupPermission send_messages = 3;
+   */
+  sendMessages: GroupPermission;
+
+  /**
+   * Who may list, approve and deny join requests (default ADMINS).
+   *
+   * @generated from field: parley.v1.GroupPermission approve_join_requests = 4;
+   */
+  approveJoinRequests: GroupPermission;
+
+  /**
+   * Whether joining by invite link creates a join request instead of joining at once.
+   *
+   * @generated from field: bool join_requires_approval = 5;
+   */
+  joinRequiresApproval: boolean;
+
+  /**
+   * Whether new members may read the history before their join ("history_visible_to_new_members").
+   *
+   * @generated from field: bool history_visible_to_new_members = 6;
+   */
+  historyVisibleToNewMembers: boolean;
+};
+
+/**
+ * Describes the message parley.v1.GroupSettings.
+ * Use `create(GroupSettingsSchema)` to create a new message.
+ */
+export declare const GroupSettingsSchema: GenMessage<GroupSettings>;
+
+/**
+ * A member's role changed.
+ *
+ * @generated from message parley.v1.MemberRoleChanged
+ */
+export declare type MemberRoleChanged = Message$1<"parley.v1.MemberRoleChanged"> & {
+  /**
+   * The member whose role changed.
+   *
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * Their new role.
+   *
+   * @generated from field: parley.v1.MemberRole role = 2;
+   */
+  role: MemberRole;
+
+  /**
+   * Their role before.
+   *
+   * @generated from field: parley.v1.MemberRole previous_role = 3;
+   */
+  previousRole: MemberRole;
+
+  /**
+   * For an ownership transfer: the previous owner, who is now an admin.
+   *
+   * @generated from field: string previous_owner_user_id = 4;
+   */
+  previousOwnerUserId: string;
+
+  /**
+   * The group's membership version after this change.
+   *
+   * @generated from field: uint64 membership_version = 5;
+   */
+  membershipVersion: bigint;
+};
+
+/**
+ * Describes the message parley.v1.MemberRoleChanged.
+ * Use `create(MemberRoleChangedSchema)` to create a new message.
+ */
+export declare const MemberRoleChangedSchema: GenMessage<MemberRoleChanged>;
+
+/**
+ * The group's descriptive information, as it is after the change.
+ *
+ * @generated from message parley.v1.GroupInfoChanged
+ */
+export declare type GroupInfoChanged = Message$1<"parley.v1.GroupInfoChanged"> & {
+  /**
+   * The group name.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * The description (may be empty).
+   *
+   * @generated from field: string description = 2;
+   */
+  description: string;
+
+  /**
+   * A reference to the group's picture (for example a media id; may be empty).
+   *
+   * @generated from field: string picture_ref = 3;
+   */
+  pictureRef: string;
+};
+
+/**
+ * Describes the message parley.v1.GroupInfoChanged.
+ * Use `create(GroupInfoChangedSchema)` to create a new message.
+ */
+export declare const GroupInfoChangedSchema: GenMessage<GroupInfoChanged>;
+
+/**
+ * The group's settings, as they are after the change.
+ *
+ * @generated from message parley.v1.GroupSettingsChanged
+ */
+export declare type GroupSettingsChanged = Message$1<"parley.v1.GroupSettingsChanged"> & {
+  /**
+   * The new settings, every field set.
+   *
+   * @generated from field: parley.v1.GroupSettings settings = 1;
+   */
+  settings?: GroupSettings | undefined;
+
+  /**
+   * The group's membership version after this change.
+   *
+   * @generated from field: uint64 membership_version = 2;
+   */
+  membershipVersion: bigint;
+};
+
+/**
+ * Describes the message parley.v1.GroupSettingsChanged.
+ * Use `create(GroupSettingsChangedSchema)` to create a new message.
+ */
+export declare const GroupSettingsChangedSchema: GenMessage<GroupSettingsChanged>;
+
+/**
+ * A former member was banned.
+ *
+ * @generated from message parley.v1.MemberBanned
+ */
+export declare type MemberBanned = Message$1<"parley.v1.MemberBanned"> & {
+  /**
+   * The banned user.
+   *
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * The group's membership version after this change.
+   *
+   * @generated from field: uint64 membership_version = 2;
+   */
+  membershipVersion: bigint;
+};
+
+/**
+ * Describes the message parley.v1.MemberBanned.
+ * Use `create(MemberBannedSchema)` to create a new message.
+ */
+export declare const MemberBannedSchema: GenMessage<MemberBanned>;
+
+/**
+ * A ban was lifted.
+ *
+ * @generated from message parley.v1.MemberUnbanned
+ */
+export declare type MemberUnbanned = Message$1<"parley.v1.MemberUnbanned"> & {
+  /**
+   * The user who may join again.
+   *
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * The group's membership version after this change.
+   *
+   * @generated from field: uint64 membership_version = 2;
+   */
+  membershipVersion: bigint;
+};
+
+/**
+ * Describes the message parley.v1.MemberUnbanned.
+ * Use `create(MemberUnbannedSchema)` to create a new message.
+ */
+export declare const MemberUnbannedSchema: GenMessage<MemberUnbanned>;
+
+/**
+ * The group was deleted by its owner (or when its last member left).
+ *
+ * @generated from message parley.v1.GroupDeleted
+ */
+export declare type GroupDeleted = Message$1<"parley.v1.GroupDeleted"> & {
+};
+
+/**
+ * Describes the message parley.v1.GroupDeleted.
+ * Use `create(GroupDeletedSchema)` to create a new message.
+ */
+export declare const GroupDeletedSchema: GenMessage<GroupDeleted>;
 
 /**
  * The first event of every conversation.
@@ -321,4 +644,164 @@ export declare type Cursor = Message$1<"parley.v1.Cursor"> & {
  * Use `create(CursorSchema)` to create a new message.
  */
 export declare const CursorSchema: GenMessage<Cursor>;
+
+/**
+ * How users came into a group.
+ *
+ * @generated from enum parley.v1.JoinMethod
+ */
+export enum JoinMethod {
+  /**
+   * Not set (events written before join methods were recorded: added by a member).
+   *
+   * @generated from enum value: JOIN_METHOD_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * A member added them.
+   *
+   * @generated from enum value: JOIN_METHOD_ADDED = 1;
+   */
+  ADDED = 1,
+
+  /**
+   * They joined with an invite link that needs no approval.
+   *
+   * @generated from enum value: JOIN_METHOD_INVITE_LINK = 2;
+   */
+  INVITE_LINK = 2,
+
+  /**
+   * An admin approved their join request.
+   *
+   * @generated from enum value: JOIN_METHOD_JOIN_REQUEST = 3;
+   */
+  JOIN_REQUEST = 3,
+}
+
+/**
+ * Describes the enum parley.v1.JoinMethod.
+ */
+export declare const JoinMethodSchema: GenEnum<JoinMethod>;
+
+/**
+ * Why a member is no longer in a group.
+ *
+ * @generated from enum parley.v1.RemovalReason
+ */
+export enum RemovalReason {
+  /**
+   * Not set (events written before reasons were recorded).
+   *
+   * @generated from enum value: REMOVAL_REASON_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * An admin or the owner removed them.
+   *
+   * @generated from enum value: REMOVAL_REASON_REMOVED = 1;
+   */
+  REMOVED = 1,
+
+  /**
+   * They left.
+   *
+   * @generated from enum value: REMOVAL_REASON_LEFT = 2;
+   */
+  LEFT = 2,
+
+  /**
+   * They were removed and banned: they cannot rejoin until unbanned.
+   *
+   * @generated from enum value: REMOVAL_REASON_BANNED = 3;
+   */
+  BANNED = 3,
+}
+
+/**
+ * Describes the enum parley.v1.RemovalReason.
+ */
+export declare const RemovalReasonSchema: GenEnum<RemovalReason>;
+
+/**
+ * A member's role in a group. Direct conversations have members only.
+ *
+ * @generated from enum parley.v1.MemberRole
+ */
+export enum MemberRole {
+  /**
+   * Not set.
+   *
+   * @generated from enum value: MEMBER_ROLE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * A member.
+   *
+   * @generated from enum value: MEMBER_ROLE_MEMBER = 1;
+   */
+  MEMBER = 1,
+
+  /**
+   * An admin: may remove and ban members, promote members, change settings.
+   *
+   * @generated from enum value: MEMBER_ROLE_ADMIN = 2;
+   */
+  ADMIN = 2,
+
+  /**
+   * The one owner: everything an admin may, plus acting on admins and deleting the group.
+   *
+   * @generated from enum value: MEMBER_ROLE_OWNER = 3;
+   */
+  OWNER = 3,
+}
+
+/**
+ * Describes the enum parley.v1.MemberRole.
+ */
+export declare const MemberRoleSchema: GenEnum<MemberRole>;
+
+/**
+ * Who may do something that a group setting governs.
+ *
+ * @generated from enum parley.v1.GroupPermission
+ */
+export enum GroupPermission {
+  /**
+   * Not set: in a request, keep the current value.
+   *
+   * @generated from enum value: GROUP_PERMISSION_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Every member.
+   *
+   * @generated from enum value: GROUP_PERMISSION_MEMBERS = 1;
+   */
+  MEMBERS = 1,
+
+  /**
+   * Admins and the owner.
+   *
+   * @generated from enum value: GROUP_PERMISSION_ADMINS = 2;
+   */
+  ADMINS = 2,
+
+  /**
+   * The owner only.
+   *
+   * @generated from enum value: GROUP_PERMISSION_OWNER = 3;
+   */
+  OWNER = 3,
+}
+
+/**
+ * Describes the enum parley.v1.GroupPermission.
+ */
+export declare const GroupPermissionSchema: GenEnum<GroupPermission>;
 

@@ -2,14 +2,14 @@
 // @generated from file parley/v1/events.proto (package parley.v1, syntax proto3)
 /* eslint-disable */
 
-import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, tsEnum } from "@bufbuild/protobuf/codegenv2";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 
 /**
  * Describes the file parley/v1/events.proto.
  */
 export const file_parley_v1_events = /*@__PURE__*/
-  fileDesc("ChZwYXJsZXkvdjEvZXZlbnRzLnByb3RvEglwYXJsZXkudjEihAMKEUNvbnZlcnNhdGlvbkV2ZW50EhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCRIQCghzZXF1ZW5jZRgCIAEoBBIQCghldmVudF9pZBgDIAEoCRIWCg5zZW5kZXJfdXNlcl9pZBgEIAEoCRIYChBzZW5kZXJfZGV2aWNlX2lkGAUgASgJEisKB3NlbnRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiUKB21lc3NhZ2UYCiABKAsyEi5wYXJsZXkudjEuTWVzc2FnZUgAEjAKDW1lbWJlcnNfYWRkZWQYCyABKAsyFy5wYXJsZXkudjEuTWVtYmVyc0FkZGVkSAASMgoObWVtYmVyX3JlbW92ZWQYDCABKAsyGC5wYXJsZXkudjEuTWVtYmVyUmVtb3ZlZEgAEj4KFGNvbnZlcnNhdGlvbl9jcmVhdGVkGA0gASgLMh4ucGFybGV5LnYxLkNvbnZlcnNhdGlvbkNyZWF0ZWRIAEIGCgRib2R5IlAKB01lc3NhZ2USGQoRY2xpZW50X21lc3NhZ2VfaWQYASABKAkSKgoHY29udGVudBgCIAEoCzIZLnBhcmxleS52MS5NZXNzYWdlQ29udGVudCJACg5NZXNzYWdlQ29udGVudBImCgR0ZXh0GAEgASgLMhYucGFybGV5LnYxLlRleHRDb250ZW50SABCBgoEa2luZCIbCgtUZXh0Q29udGVudBIMCgRib2R5GAEgASgJIiAKDE1lbWJlcnNBZGRlZBIQCgh1c2VyX2lkcxgBIAMoCSIgCg1NZW1iZXJSZW1vdmVkEg8KB3VzZXJfaWQYASABKAkiPAoTQ29udmVyc2F0aW9uQ3JlYXRlZBIXCg9tZW1iZXJfdXNlcl9pZHMYASADKAkSDAoEbmFtZRgCIAEoCSJqCg1SZWNlaXB0VXBkYXRlEhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEhkKEWRlbGl2ZXJlZF90aHJvdWdoGAMgASgEEhQKDHJlYWRfdGhyb3VnaBgEIAEoBCIzCgZDdXJzb3ISFwoPY29udmVyc2F0aW9uX2lkGAEgASgJEhAKCHNlcXVlbmNlGAIgASgEYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("ChZwYXJsZXkvdjEvZXZlbnRzLnByb3RvEglwYXJsZXkudjEi2QUKEUNvbnZlcnNhdGlvbkV2ZW50EhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCRIQCghzZXF1ZW5jZRgCIAEoBBIQCghldmVudF9pZBgDIAEoCRIWCg5zZW5kZXJfdXNlcl9pZBgEIAEoCRIYChBzZW5kZXJfZGV2aWNlX2lkGAUgASgJEisKB3NlbnRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiUKB21lc3NhZ2UYCiABKAsyEi5wYXJsZXkudjEuTWVzc2FnZUgAEjAKDW1lbWJlcnNfYWRkZWQYCyABKAsyFy5wYXJsZXkudjEuTWVtYmVyc0FkZGVkSAASMgoObWVtYmVyX3JlbW92ZWQYDCABKAsyGC5wYXJsZXkudjEuTWVtYmVyUmVtb3ZlZEgAEj4KFGNvbnZlcnNhdGlvbl9jcmVhdGVkGA0gASgLMh4ucGFybGV5LnYxLkNvbnZlcnNhdGlvbkNyZWF0ZWRIABI7ChNtZW1iZXJfcm9sZV9jaGFuZ2VkGA4gASgLMhwucGFybGV5LnYxLk1lbWJlclJvbGVDaGFuZ2VkSAASOQoSZ3JvdXBfaW5mb19jaGFuZ2VkGA8gASgLMhsucGFybGV5LnYxLkdyb3VwSW5mb0NoYW5nZWRIABJBChZncm91cF9zZXR0aW5nc19jaGFuZ2VkGBAgASgLMh8ucGFybGV5LnYxLkdyb3VwU2V0dGluZ3NDaGFuZ2VkSAASMAoNbWVtYmVyX2Jhbm5lZBgRIAEoCzIXLnBhcmxleS52MS5NZW1iZXJCYW5uZWRIABI0Cg9tZW1iZXJfdW5iYW5uZWQYEiABKAsyGS5wYXJsZXkudjEuTWVtYmVyVW5iYW5uZWRIABIwCg1ncm91cF9kZWxldGVkGBMgASgLMhcucGFybGV5LnYxLkdyb3VwRGVsZXRlZEgAQgYKBGJvZHkiUAoHTWVzc2FnZRIZChFjbGllbnRfbWVzc2FnZV9pZBgBIAEoCRIqCgdjb250ZW50GAIgASgLMhkucGFybGV5LnYxLk1lc3NhZ2VDb250ZW50IkAKDk1lc3NhZ2VDb250ZW50EiYKBHRleHQYASABKAsyFi5wYXJsZXkudjEuVGV4dENvbnRlbnRIAEIGCgRraW5kIhsKC1RleHRDb250ZW50EgwKBGJvZHkYASABKAkifAoMTWVtYmVyc0FkZGVkEhAKCHVzZXJfaWRzGAEgAygJEiUKBm1ldGhvZBgCIAEoDjIVLnBhcmxleS52MS5Kb2luTWV0aG9kEhoKEm1lbWJlcnNoaXBfdmVyc2lvbhgDIAEoBBIXCg9oaXN0b3J5X3Zpc2libGUYBCABKAgigQEKDU1lbWJlclJlbW92ZWQSDwoHdXNlcl9pZBgBIAEoCRIoCgZyZWFzb24YAiABKA4yGC5wYXJsZXkudjEuUmVtb3ZhbFJlYXNvbhIZChFuZXdfb3duZXJfdXNlcl9pZBgDIAEoCRIaChJtZW1iZXJzaGlwX3ZlcnNpb24YBCABKAQipQIKDUdyb3VwU2V0dGluZ3MSLwoLYWRkX21lbWJlcnMYASABKA4yGi5wYXJsZXkudjEuR3JvdXBQZXJtaXNzaW9uEi0KCWVkaXRfaW5mbxgCIAEoDjIaLnBhcmxleS52MS5Hcm91cFBlcm1pc3Npb24SMQoNc2VuZF9tZXNzYWdlcxgDIAEoDjIaLnBhcmxleS52MS5Hcm91cFBlcm1pc3Npb24SOQoVYXBwcm92ZV9qb2luX3JlcXVlc3RzGAQgASgOMhoucGFybGV5LnYxLkdyb3VwUGVybWlzc2lvbhIeChZqb2luX3JlcXVpcmVzX2FwcHJvdmFsGAUgASgIEiYKHmhpc3RvcnlfdmlzaWJsZV90b19uZXdfbWVtYmVycxgGIAEoCCKzAQoRTWVtYmVyUm9sZUNoYW5nZWQSDwoHdXNlcl9pZBgBIAEoCRIjCgRyb2xlGAIgASgOMhUucGFybGV5LnYxLk1lbWJlclJvbGUSLAoNcHJldmlvdXNfcm9sZRgDIAEoDjIVLnBhcmxleS52MS5NZW1iZXJSb2xlEh4KFnByZXZpb3VzX293bmVyX3VzZXJfaWQYBCABKAkSGgoSbWVtYmVyc2hpcF92ZXJzaW9uGAUgASgEIkoKEEdyb3VwSW5mb0NoYW5nZWQSDAoEbmFtZRgBIAEoCRITCgtkZXNjcmlwdGlvbhgCIAEoCRITCgtwaWN0dXJlX3JlZhgDIAEoCSJeChRHcm91cFNldHRpbmdzQ2hhbmdlZBIqCghzZXR0aW5ncxgBIAEoCzIYLnBhcmxleS52MS5Hcm91cFNldHRpbmdzEhoKEm1lbWJlcnNoaXBfdmVyc2lvbhgCIAEoBCI7CgxNZW1iZXJCYW5uZWQSDwoHdXNlcl9pZBgBIAEoCRIaChJtZW1iZXJzaGlwX3ZlcnNpb24YAiABKAQiPQoOTWVtYmVyVW5iYW5uZWQSDwoHdXNlcl9pZBgBIAEoCRIaChJtZW1iZXJzaGlwX3ZlcnNpb24YAiABKAQiDgoMR3JvdXBEZWxldGVkIjwKE0NvbnZlcnNhdGlvbkNyZWF0ZWQSFwoPbWVtYmVyX3VzZXJfaWRzGAEgAygJEgwKBG5hbWUYAiABKAkiagoNUmVjZWlwdFVwZGF0ZRIXCg9jb252ZXJzYXRpb25faWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIZChFkZWxpdmVyZWRfdGhyb3VnaBgDIAEoBBIUCgxyZWFkX3Rocm91Z2gYBCABKAQiMwoGQ3Vyc29yEhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCRIQCghzZXF1ZW5jZRgCIAEoBCp7CgpKb2luTWV0aG9kEhsKF0pPSU5fTUVUSE9EX1VOU1BFQ0lGSUVEEAASFQoRSk9JTl9NRVRIT0RfQURERUQQARIbChdKT0lOX01FVEhPRF9JTlZJVEVfTElOSxACEhwKGEpPSU5fTUVUSE9EX0pPSU5fUkVRVUVTVBADKn8KDVJlbW92YWxSZWFzb24SHgoaUkVNT1ZBTF9SRUFTT05fVU5TUEVDSUZJRUQQABIaChZSRU1PVkFMX1JFQVNPTl9SRU1PVkVEEAESFwoTUkVNT1ZBTF9SRUFTT05fTEVGVBACEhkKFVJFTU9WQUxfUkVBU09OX0JBTk5FRBADKm8KCk1lbWJlclJvbGUSGwoXTUVNQkVSX1JPTEVfVU5TUEVDSUZJRUQQABIWChJNRU1CRVJfUk9MRV9NRU1CRVIQARIVChFNRU1CRVJfUk9MRV9BRE1JThACEhUKEU1FTUJFUl9ST0xFX09XTkVSEAMqigEKD0dyb3VwUGVybWlzc2lvbhIgChxHUk9VUF9QRVJNSVNTSU9OX1VOU1BFQ0lGSUVEEAASHAoYR1JPVVBfUEVSTUlTU0lPTl9NRU1CRVJTEAESGwoXR1JPVVBfUEVSTUlTU0lPTl9BRE1JTlMQAhIaChZHUk9VUF9QRVJNSVNTSU9OX09XTkVSEANiBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * Describes the message parley.v1.ConversationEvent.
@@ -54,23 +54,128 @@ export const MemberRemovedSchema = /*@__PURE__*/
   messageDesc(file_parley_v1_events, 5);
 
 /**
+ * Describes the message parley.v1.GroupSettings.
+ * Use `create(GroupSettingsSchema)` to create a new message.
+ */
+export const GroupSettingsSchema = /*@__PURE__*/
+  messageDesc(file_parley_v1_events, 6);
+
+/**
+ * Describes the message parley.v1.MemberRoleChanged.
+ * Use `create(MemberRoleChangedSchema)` to create a new message.
+ */
+export const MemberRoleChangedSchema = /*@__PURE__*/
+  messageDesc(file_parley_v1_events, 7);
+
+/**
+ * Describes the message parley.v1.GroupInfoChanged.
+ * Use `create(GroupInfoChangedSchema)` to create a new message.
+ */
+export const GroupInfoChangedSchema = /*@__PURE__*/
+  messageDesc(file_parley_v1_events, 8);
+
+/**
+ * Describes the message parley.v1.GroupSettingsChanged.
+ * Use `create(GroupSettingsChangedSchema)` to create a new message.
+ */
+export const GroupSettingsChangedSchema = /*@__PURE__*/
+  messageDesc(file_parley_v1_events, 9);
+
+/**
+ * Describes the message parley.v1.MemberBanned.
+ * Use `create(MemberBannedSchema)` to create a new message.
+ */
+export const MemberBannedSchema = /*@__PURE__*/
+  messageDesc(file_parley_v1_events, 10);
+
+/**
+ * Describes the message parley.v1.MemberUnbanned.
+ * Use `create(MemberUnbannedSchema)` to create a new message.
+ */
+export const MemberUnbannedSchema = /*@__PURE__*/
+  messageDesc(file_parley_v1_events, 11);
+
+/**
+ * Describes the message parley.v1.GroupDeleted.
+ * Use `create(GroupDeletedSchema)` to create a new message.
+ */
+export const GroupDeletedSchema = /*@__PURE__*/
+  messageDesc(file_parley_v1_events, 12);
+
+/**
  * Describes the message parley.v1.ConversationCreated.
  * Use `create(ConversationCreatedSchema)` to create a new message.
  */
 export const ConversationCreatedSchema = /*@__PURE__*/
-  messageDesc(file_parley_v1_events, 6);
+  messageDesc(file_parley_v1_events, 13);
 
 /**
  * Describes the message parley.v1.ReceiptUpdate.
  * Use `create(ReceiptUpdateSchema)` to create a new message.
  */
 export const ReceiptUpdateSchema = /*@__PURE__*/
-  messageDesc(file_parley_v1_events, 7);
+  messageDesc(file_parley_v1_events, 14);
 
 /**
  * Describes the message parley.v1.Cursor.
  * Use `create(CursorSchema)` to create a new message.
  */
 export const CursorSchema = /*@__PURE__*/
-  messageDesc(file_parley_v1_events, 8);
+  messageDesc(file_parley_v1_events, 15);
+
+/**
+ * Describes the enum parley.v1.JoinMethod.
+ */
+export const JoinMethodSchema = /*@__PURE__*/
+  enumDesc(file_parley_v1_events, 0);
+
+/**
+ * How users came into a group.
+ *
+ * @generated from enum parley.v1.JoinMethod
+ */
+export const JoinMethod = /*@__PURE__*/
+  tsEnum(JoinMethodSchema);
+
+/**
+ * Describes the enum parley.v1.RemovalReason.
+ */
+export const RemovalReasonSchema = /*@__PURE__*/
+  enumDesc(file_parley_v1_events, 1);
+
+/**
+ * Why a member is no longer in a group.
+ *
+ * @generated from enum parley.v1.RemovalReason
+ */
+export const RemovalReason = /*@__PURE__*/
+  tsEnum(RemovalReasonSchema);
+
+/**
+ * Describes the enum parley.v1.MemberRole.
+ */
+export const MemberRoleSchema = /*@__PURE__*/
+  enumDesc(file_parley_v1_events, 2);
+
+/**
+ * A member's role in a group. Direct conversations have members only.
+ *
+ * @generated from enum parley.v1.MemberRole
+ */
+export const MemberRole = /*@__PURE__*/
+  tsEnum(MemberRoleSchema);
+
+/**
+ * Describes the enum parley.v1.GroupPermission.
+ */
+export const GroupPermissionSchema = /*@__PURE__*/
+  enumDesc(file_parley_v1_events, 3);
+
+/**
+ * Who may do something that a group setting governs.
+ *
+ * @generated from enum parley.v1.GroupPermission
+ */
+export const GroupPermission = /*@__PURE__*/
+  tsEnum(GroupPermissionSchema);
 

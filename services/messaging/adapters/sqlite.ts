@@ -1,49 +1,28 @@
-// Conversations, members, the event log and receipts on the embedded SQLite store
-// (schema in services/storage/migrations.ts).
+// Conversations, members, the event log and receipts on the embedded SQLite store (schema in
+// services/storage/migrations.ts and services/storage/sqlite-migrations/groups.ts). Every append
+// runs in one BEGIN IMMEDIATE transaction: the membership-version check, the sequence, the event and
+// any membership or group change commit together.
 import type { DatabaseSync } from "node:sqlite";
-import { clone, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { clone } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { type ConversationEvent, ConversationEventSchema } from "../../../gen/parley/v1/events_pb.js";
+import { ConversationEventSchema } from "../../../gen/parley/v1/events_pb.js";
 import { conversationNotFound } from "../../shared/errors.ts";
 import { prepared, transaction } from "../../storage/sqlite.ts";
-import type { AppendInput, ConversationRecord, ConversationStore, EventLog, MemberRecord, ReceiptStore, Role } from "../ports.ts";
+import { membershipVersionConflict } from "../group-errors.ts";
+import { type AppendInput, bumpsVersion, type ConversationStore, type EventLog, type ReceiptStore } from "../ports.ts";
+import {
+  applyGroup,
+  applyMembership,
+  decode,
+  insertEvent,
+  type Row,
+  toConversation,
+  toGroupState,
+  toMember,
+  upsertMember,
+} from "./sqlite/rows.ts";
 
-type Row = Record<string, unknown>;
-
-const toConversation = (r: Row): ConversationRecord => ({
-  conversationId: r.conversation_id as string,
-  kind: r.kind === 1 ? "direct" : "group",
-  name: r.name as string,
-  createdAt: r.created_at as number,
-  lastSequence: BigInt(r.last_sequence as number),
-});
-
-const toMember = (r: Row): MemberRecord => ({
-  conversationId: r.conversation_id as string,
-  userId: r.user_id as string,
-  role: r.role as Role,
-  joinedAtSeq: BigInt(r.joined_at_seq as number),
-  leftAtSeq: r.left_at_seq === null ? null : BigInt(r.left_at_seq as number),
-  deliveredThrough: BigInt(r.delivered_through as number),
-  readThrough: BigInt(r.read_through as number),
-});
-
-const decode = (r: Row) => fromBinary(ConversationEventSchema, r.payload as Uint8Array);
-
-function insertEvent(db: DatabaseSync, event: ConversationEvent, clientMessageId: string | null) {
-  prepared(
-    db,
-    "INSERT INTO events (conversation_id, sequence, sender_user_id, client_message_id, payload) VALUES (?, ?, ?, ?, ?)",
-  ).run(event.conversationId, event.sequence, event.senderUserId, clientMessageId, toBinary(ConversationEventSchema, event));
-}
-
-function upsertMember(db: DatabaseSync, conversationId: string, userId: string, role: Role, joinedAt: bigint) {
-  prepared(
-    db,
-    `INSERT INTO members (conversation_id, user_id, role, joined_at_seq) VALUES (?, ?, ?, ?)
-     ON CONFLICT (conversation_id, user_id) DO UPDATE SET joined_at_seq = excluded.joined_at_seq, left_at_seq = NULL, role = excluded.role`,
-  ).run(conversationId, userId, role, joinedAt);
-}
+export { SqliteGroupRetention, SqliteInviteLinkStore, SqliteJoinRequestStore } from "./sqlite/groups.ts";
 
 export class SqliteConversationStore implements ConversationStore {
   readonly #db: DatabaseSync;
@@ -63,16 +42,26 @@ export class SqliteConversationStore implements ConversationStore {
       if (existing) return { conversation: toConversation(existing), created: false };
       prepared(
         this.#db,
-        `INSERT INTO conversations (conversation_id, kind, name, direct_key, creation_key, created_at, last_sequence, last_activity)
-           VALUES (?, ?, ?, ?, ?, ?, 1, ?)`,
-      ).run(c.conversationId, c.kind === "direct" ? 1 : 2, c.name, direct, creation, c.createdAt, c.createdAt);
-      for (const m of input.members) upsertMember(this.#db, c.conversationId, m.userId, m.role, 1n);
+        `INSERT INTO conversations (conversation_id, kind, name, description, picture_ref, direct_key, creation_key, created_at,
+           last_sequence, last_activity) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?)`,
+      ).run(
+        c.conversationId,
+        c.kind === "direct" ? 1 : 2,
+        c.name,
+        c.description,
+        c.pictureRef,
+        direct,
+        creation,
+        c.createdAt,
+        c.createdAt,
+      );
+      for (const m of input.members) upsertMember(this.#db, c.conversationId, m.userId, m.role, 1n, 1n);
       // The store, not the caller, places the first event: sequence 1 of this conversation.
       const first = clone(ConversationEventSchema, input.firstEvent);
       first.conversationId = c.conversationId;
       first.sequence = 1n;
       insertEvent(this.#db, first, null);
-      return { conversation: { ...c, lastSequence: 1n }, created: true };
+      return { conversation: { ...c, lastSequence: 1n, deletedAt: null }, created: true };
     });
   }
 
@@ -85,7 +74,8 @@ export class SqliteConversationStore implements ConversationStore {
     const rows = prepared(
       this.#db,
       `SELECT c.* FROM members m JOIN conversations c ON c.conversation_id = m.conversation_id
-         WHERE m.user_id = ? AND (? IS NULL OR c.last_activity < ? OR (c.last_activity = ? AND c.conversation_id > ?))
+         WHERE m.user_id = ? AND c.deleted_at IS NULL
+           AND (? IS NULL OR c.last_activity < ? OR (c.last_activity = ? AND c.conversation_id > ?))
          ORDER BY c.last_activity DESC, c.conversation_id ASC LIMIT ?`,
     ).all(
       userId,
@@ -115,6 +105,26 @@ export class SqliteConversationStore implements ConversationStore {
   async membershipsOf(userId: string) {
     return (prepared(this.#db, "SELECT * FROM members WHERE user_id = ?").all(userId) as Row[]).map(toMember);
   }
+
+  async roster(conversationId: string) {
+    // Two statements with no await between: node:sqlite is synchronous, so nothing commits in between.
+    const group = prepared(
+      this.#db,
+      "SELECT membership_version, settings, deleted_at FROM conversations WHERE conversation_id = ?",
+    ).get(conversationId) as Row | undefined;
+    if (!group) return undefined;
+    const members = prepared(this.#db, "SELECT * FROM members WHERE conversation_id = ?").all(conversationId) as Row[];
+    return { ...toGroupState(group), members: members.map(toMember) };
+  }
+
+  async seat(conversationId: string, userId: string) {
+    const r = prepared(
+      this.#db,
+      `SELECT m.*, c.membership_version, c.settings, c.deleted_at FROM members m
+         JOIN conversations c ON c.conversation_id = m.conversation_id WHERE m.conversation_id = ? AND m.user_id = ?`,
+    ).get(conversationId, userId) as Row | undefined;
+    return r ? { member: toMember(r), group: toGroupState(r) } : undefined;
+  }
 }
 
 export class SqliteEventLog implements EventLog {
@@ -133,27 +143,27 @@ export class SqliteEventLog implements EventLog {
         ).get(input.conversationId, input.event.senderUserId, input.clientMessageId) as Row | undefined;
         if (prior) return { event: decode(prior), duplicate: true };
       }
+      const head = prepared(db, "SELECT membership_version FROM conversations WHERE conversation_id = ?").get(
+        input.conversationId,
+      ) as Row | undefined;
+      if (!head) throw conversationNotFound();
+      const version = BigInt(head.membership_version as number);
+      if (input.expectedMembershipVersion !== undefined && input.expectedMembershipVersion !== version) {
+        throw membershipVersionConflict();
+      }
       const sentAt = input.event.sentAt ? Number(input.event.sentAt.seconds) * 1000 + input.event.sentAt.nanos / 1e6 : Date.now();
       const allocated = prepared(
         db,
         "UPDATE conversations SET last_sequence = last_sequence + 1, last_activity = ? WHERE conversation_id = ? RETURNING last_sequence",
-      ).get(Math.floor(sentAt), input.conversationId) as Row | undefined;
-      if (!allocated) throw conversationNotFound();
+      ).get(Math.floor(sentAt), input.conversationId) as Row;
       const event = clone(ConversationEventSchema, input.event);
       event.conversationId = input.conversationId;
       event.sequence = BigInt(allocated.last_sequence as number);
       event.sentAt ??= timestampFromMs(sentAt);
       insertEvent(db, event, input.clientMessageId ?? null);
-      const change = input.membership;
-      if (change && "add" in change) {
-        for (const m of change.add) upsertMember(db, input.conversationId, m.userId, m.role, event.sequence);
-      } else if (change) {
-        prepared(db, "UPDATE members SET left_at_seq = ? WHERE conversation_id = ? AND user_id = ?").run(
-          event.sequence,
-          input.conversationId,
-          change.remove,
-        );
-      }
+      if (input.membership) applyMembership(db, input.conversationId, event.sequence, input.membership);
+      const next = bumpsVersion(input) ? version + 1n : version;
+      if (input.group || next !== version) applyGroup(db, input.conversationId, input.group ?? {}, next, Math.floor(sentAt));
       return { event, duplicate: false };
     });
   }

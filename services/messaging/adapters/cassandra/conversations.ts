@@ -12,8 +12,8 @@ import {
   selectOne,
   write,
 } from "../../../storage/cassandra/client.ts";
-import type { ConversationKindName, ConversationRecord, ConversationStore, MemberRecord, Role } from "../../ports.ts";
-import { applyMembership, encodeEvent, insertEvent, toMember, writeConcurrency } from "./rows.ts";
+import type { ConversationKindName, ConversationRecord, ConversationStore, MemberRecord, Role, Roster } from "../../ports.ts";
+import { applyMembership, encodeEvent, insertEvent, toGroupState, toMember, writeConcurrency } from "./rows.ts";
 import { readHead, sentinel } from "./stage.ts";
 
 type CreateInput = Parameters<ConversationStore["create"]>[0];
@@ -21,6 +21,8 @@ type CreateInput = Parameters<ConversationStore["create"]>[0];
 /** What the key claim stores: enough to redo every write of the creation. */
 interface Creation {
   conversationId: string;
+  /** The group's creation key (purging a deleted group frees it); undefined for direct conversations. */
+  creationKey: string | undefined;
   kind: ConversationKindName;
   name: string;
   createdAt: number;
@@ -30,6 +32,7 @@ interface Creation {
 
 const fromClaim = (r: Row): Creation => ({
   conversationId: r.conversation_id,
+  creationKey: r.key_kind === "creation" ? r.key_value : undefined,
   kind: r.kind as ConversationKindName,
   name: r.name,
   createdAt: Number(r.created_at as bigint),
@@ -67,8 +70,13 @@ export class CassandraConversationStore implements ConversationStore {
       ],
     );
     if (claim.applied) {
-      await this.#write({ ...c, members: input.members, firstEvent });
-      return { conversation: { ...c, lastSequence: 1n }, created: true };
+      await this.#write({
+        ...c,
+        creationKey: keyKind === "creation" ? keyValue : undefined,
+        members: input.members,
+        firstEvent,
+      });
+      return { conversation: { ...c, lastSequence: 1n, deletedAt: null }, created: true };
     }
     const creation = fromClaim(claim.current as Row);
     if (!(await this.#exists(creation.conversationId))) await this.#write(creation);
@@ -90,12 +98,11 @@ export class CassandraConversationStore implements ConversationStore {
          VALUES (?, ?, 1, ?, 0) IF NOT EXISTS`,
       [id, sentinel, BigInt(creation.createdAt)],
     );
-    await write(this.#client, "INSERT INTO conversations (conversation_id, kind, name, created_at) VALUES (?, ?, ?, ?)", [
-      id,
-      creation.kind,
-      creation.name,
-      BigInt(creation.createdAt),
-    ]);
+    await write(
+      this.#client,
+      "INSERT INTO conversations (conversation_id, kind, name, created_at, creation_key) VALUES (?, ?, ?, ?, ?)",
+      [id, creation.kind, creation.name, BigInt(creation.createdAt), creation.creationKey],
+    );
   }
 
   async #exists(conversationId: string) {
@@ -118,9 +125,13 @@ export class CassandraConversationStore implements ConversationStore {
     const record: ConversationRecord = {
       conversationId,
       kind: row.kind as ConversationKindName,
-      name: row.name,
+      // The head holds the info decided by the last GroupInfoChanged; until one, the creation's.
+      name: head.info?.name ?? row.name,
+      description: head.info?.description ?? "",
+      pictureRef: head.info?.pictureRef ?? "",
       createdAt: Number(row.created_at as bigint),
       lastSequence: head.lastSequence,
+      deletedAt: head.deletedAt,
     };
     return { record, activity: head.lastActivity };
   }
@@ -134,7 +145,7 @@ export class CassandraConversationStore implements ConversationStore {
     const ids = await this.#conversationIdsOf(userId);
     const all = await mapLimited(ids, writeConcurrency, (id) => this.#withActivity(id));
     return all
-      .filter((x) => x !== undefined)
+      .filter((x): x is NonNullable<typeof x> => x !== undefined && x.record.deletedAt === null)
       .map(({ record, activity }) => ({ ...record, activity }))
       .filter(
         (c) =>
@@ -155,6 +166,23 @@ export class CassandraConversationStore implements ConversationStore {
       userId,
     ]);
     return row ? toMember(row) : undefined;
+  }
+
+  /** One partition read: the member rows carry the statics that completion wrote last. */
+  async roster(conversationId: string): Promise<Roster | undefined> {
+    const rows = await select(this.#client, "SELECT * FROM members WHERE conversation_id = ?", [conversationId]);
+    const first = rows[0];
+    if (!first) return undefined;
+    return { ...toGroupState(first), members: rows.map(toMember).filter((m) => m !== undefined) };
+  }
+
+  async seat(conversationId: string, userId: string) {
+    const row = await selectOne(this.#client, "SELECT * FROM members WHERE conversation_id = ? AND user_id = ?", [
+      conversationId,
+      userId,
+    ]);
+    const member = row ? toMember(row) : undefined;
+    return row && member ? { member, group: toGroupState(row) } : undefined;
   }
 
   async membershipsOf(userId: string) {

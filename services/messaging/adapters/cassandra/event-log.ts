@@ -5,7 +5,7 @@ import { clone, toBinary } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { type ConversationEvent, ConversationEventSchema } from "../../../../gen/parley/v1/events_pb.js";
 import { type CassandraClient, select } from "../../../storage/cassandra/client.ts";
-import type { AppendInput, EventLog } from "../../ports.ts";
+import { type AppendInput, bumpsVersion, type EventLog } from "../../ports.ts";
 import { bucketOf, decodeEvent, maxOf, minOf } from "./rows.ts";
 import { Sequencer } from "./sequencer.ts";
 import { readHead, readStage } from "./stage.ts";
@@ -36,6 +36,9 @@ export class CassandraEventLog implements EventLog {
       // Unkeyed events never collide: their stage identity is the attempt itself.
       clientMessageId: input.clientMessageId ?? attempt,
       membership: input.membership,
+      group: input.group,
+      bumps: bumpsVersion(input),
+      expectedMembershipVersion: input.expectedMembershipVersion,
       attempt,
     });
   }

@@ -2,7 +2,7 @@
 // decision, and what this process knows about the stage (so it reads less). Losing it is harmless:
 // every fact here is re-derived from the head partition.
 import type { ConversationEvent } from "../../../../gen/parley/v1/events_pb.js";
-import type { MembershipChange } from "../../ports.ts";
+import type { GroupChange, MembershipChange } from "../../ports.ts";
 
 export interface AppendRequest {
   /** The event with conversationId and sentAt set; the sequencer sets the sequence. */
@@ -16,6 +16,11 @@ export interface AppendRequest {
   senderUserId: string;
   clientMessageId: string;
   membership: MembershipChange | undefined;
+  group: GroupChange | undefined;
+  /** Whether the append bumps the membership version (ports.ts bumpsVersion). */
+  bumps: boolean;
+  /** Compare-and-set: decided only while the head's membership version equals this. */
+  expectedMembershipVersion: bigint | undefined;
   /** Unique per append call: tells this call's own stage row or event from another's. */
   attempt: string;
 }
@@ -44,6 +49,8 @@ export interface Lane {
   completing: Set<bigint>;
   /** Stage rows this process has seen complete (deletable without a read). */
   completed: Set<bigint>;
+  /** Completions of group changes, one after another in sequence order (see group-state.ts). */
+  changes: Promise<void>;
 }
 
 export const keyOf = (r: { senderUserId: string; clientMessageId: string }) => `${r.senderUserId}\u0000${r.clientMessageId}`;
@@ -93,7 +100,14 @@ export class Lanes {
     if (lane) {
       this.#lanes.delete(conversationId);
     } else {
-      lane = { queue: [], running: false, completedThrough: undefined, completing: new Set(), completed: new Set() };
+      lane = {
+        queue: [],
+        running: false,
+        completedThrough: undefined,
+        completing: new Set(),
+        completed: new Set(),
+        changes: Promise.resolve(),
+      };
     }
     this.#lanes.set(conversationId, lane);
     if (this.#lanes.size > this.#max) this.#evict();

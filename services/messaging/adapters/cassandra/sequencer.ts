@@ -6,9 +6,20 @@ import { clone } from "@bufbuild/protobuf";
 import { ConversationEventSchema } from "../../../../gen/parley/v1/events_pb.js";
 import { conversationNotFound } from "../../../shared/errors.ts";
 import { type CassandraClient, conditionalBatch, isUnknownOutcome } from "../../../storage/cassandra/client.ts";
+import { membershipVersionConflict } from "../../group-errors.ts";
+import { encodeGroupStaging } from "./group-state.ts";
 import { type AppendRequest, type AppendResult, fail, keyOf, type Lane, Lanes, settle, takeGroup, type Waiter } from "./lanes.ts";
 import { encodeEvent, encodeMembership, maxOf, minOf } from "./rows.ts";
-import { completeStage, isStageComplete, readEventRow, readHead, readMessageId, readStage, type StageRow } from "./stage.ts";
+import {
+  completeStage,
+  type Head,
+  isStageComplete,
+  readEventRow,
+  readHead,
+  readMessageId,
+  readStage,
+  type StageRow,
+} from "./stage.ts";
 
 /** Appends decided by one LWT at most (the batch is one mutation of the head partition). */
 const maxGroup = 100;
@@ -36,10 +47,32 @@ export class Sequencer {
     return result;
   }
 
-  /** Completes a stage row for a reader that found its sequence missing, and remembers it. */
+  /**
+   * Completes a stage row for a reader that found its sequence missing (or an append that found it
+   * decided or stale), and remembers it. A row that changes the group first has every earlier
+   * such row completed, so the members partition's statics never get ahead of its member cells.
+   */
   async repair(conversationId: string, row: StageRow): Promise<void> {
+    const lane = this.#lanes.get(conversationId);
+    if (row.group) {
+      const view = await readStage(this.#client, conversationId, (lane.completedThrough ?? 0n) + 1n);
+      await this.#completeChanges(
+        conversationId,
+        lane,
+        (view?.stage ?? []).filter((r) => r.sequence < row.sequence),
+      );
+    }
     await completeStage(this.#client, conversationId, row);
-    this.#lanes.get(conversationId).completed.add(row.sequence);
+    lane.completed.add(row.sequence);
+  }
+
+  /** Completes the group-changing rows among `stage` that this process has not seen complete, in order. */
+  async #completeChanges(conversationId: string, lane: Lane, stage: StageRow[]) {
+    for (const row of stage) {
+      if (!row.group || lane.completed.has(row.sequence)) continue;
+      await completeStage(this.#client, conversationId, row);
+      lane.completed.add(row.sequence);
+    }
   }
 
   async #drain(conversationId: string, lane: Lane) {
@@ -72,9 +105,41 @@ export class Sequencer {
       }
       pending = await this.#settleDecided(conversationId, view.head.lastSequence, view.stage, pending);
       if (pending.length === 0) return;
+      const checked = await this.#checkVersions(conversationId, lane, view, pending);
+      pending = checked.accepted;
+      if (pending.length === 0) return;
       const deletable = await this.#deletable(conversationId, lane, view.stage);
-      if (await this.#propose(conversationId, lane, view.head.lastSequence, view.stage, deletable, pending)) return;
+      if (await this.#propose(conversationId, lane, view.head, view.stage, deletable, pending, checked.versions)) return;
     }
+  }
+
+  /**
+   * The compare-and-set of membership versions: walks the group in order with the head's decided
+   * version, failing each append that expects another version (MEMBERSHIP_VERSION_CONFLICT) and
+   * counting up for each that changes it. Returns the rest with the version each leaves behind.
+   */
+  async #checkVersions(conversationId: string, lane: Lane, view: { head: Head; stage: StageRow[] }, pending: Waiter[]) {
+    let version = view.head.membershipVersion;
+    const accepted: Waiter[] = [];
+    const versions: bigint[] = [];
+    const rejected: Waiter[] = [];
+    for (const waiter of pending) {
+      const expected = waiter.request.expectedMembershipVersion;
+      if (expected !== undefined && expected !== version) {
+        rejected.push(waiter);
+        continue;
+      }
+      if (waiter.request.bumps) version++;
+      accepted.push(waiter);
+      versions.push(version);
+    }
+    if (rejected.length > 0) {
+      // The losers may have read the members partition before a decided change reached it:
+      // complete those changes so the callers' next read sees the version the head has.
+      await this.#completeChanges(conversationId, lane, view.stage);
+      for (const waiter of rejected) fail(waiter, membershipVersionConflict());
+    }
+    return { accepted, versions };
   }
 
   async #view(conversationId: string, lane: Lane) {
@@ -127,16 +192,22 @@ export class Sequencer {
   /** Stage rows whose completion is visible (or that this call completes now because they are stale). */
   async #deletable(conversationId: string, lane: Lane, stage: StageRow[]): Promise<Set<bigint>> {
     const out = new Set<bigint>();
+    const stale: StageRow[] = [];
     await Promise.all(
       stage.map(async (row) => {
         if (lane.completing.has(row.sequence)) return;
         if (!lane.completed.has(row.sequence) && !(await isStageComplete(this.#client, conversationId, row))) {
-          if (Date.now() - row.stagedAt < staleStageMs) return;
-          await this.repair(conversationId, row);
+          if (Date.now() - row.stagedAt >= staleStageMs) stale.push(row);
+          return;
         }
         out.add(row.sequence);
       }),
     );
+    // One at a time in sequence order (stage is ascending): group changes complete in order.
+    for (const row of stage.filter((r) => stale.includes(r))) {
+      await this.repair(conversationId, row);
+      out.add(row.sequence);
+    }
     return out;
   }
 
@@ -144,30 +215,62 @@ export class Sequencer {
   async #propose(
     conversationId: string,
     lane: Lane,
-    lastSequence: bigint,
+    head: Head,
     stage: StageRow[],
     deletable: Set<bigint>,
     pending: Waiter[],
+    versions: bigint[],
   ): Promise<boolean> {
+    const lastSequence = head.lastSequence;
     const staged = pending.map((waiter, i) => {
       const event = clone(ConversationEventSchema, waiter.request.draft);
       event.sequence = lastSequence + 1n + BigInt(i);
-      return { waiter, row: { ...waiter.request, sequence: event.sequence, event, stagedAt: Date.now() } satisfies StageRow };
+      const r = waiter.request;
+      const group = r.bumps
+        ? {
+            version: versions[i] as bigint,
+            settings: r.group?.settings,
+            deletedAt: r.group?.deleted ? r.activity : undefined,
+          }
+        : undefined;
+      return {
+        waiter,
+        row: { ...r, sequence: event.sequence, event, group, stagedAt: Date.now() } satisfies StageRow,
+      };
     });
     const kept = stage.filter((row) => !deletable.has(row.sequence)).map((row) => row.sequence);
     // Every stage row at or below completedThrough is gone after this batch.
     const completedThrough = kept.length > 0 ? kept.reduce(minOf) - 1n : lastSequence;
     const newLast = lastSequence + BigInt(pending.length);
     const activity = BigInt((pending.at(-1) as Waiter).request.activity);
+    // One statement per static cell: writes in a batch share a timestamp, so two values for one cell would be a tie.
+    const info = pending.findLast((w) => w.request.group?.info)?.request.group?.info;
+    const deletion = pending.find((w) => w.request.group?.deleted);
     const queries = [
       {
-        query: `UPDATE conversation_heads SET last_sequence = ?, last_activity = ?, completed_through = ?
+        query: `UPDATE conversation_heads SET last_sequence = ?, last_activity = ?, completed_through = ?, membership_version = ?
                   WHERE conversation_id = ? IF last_sequence = ?`,
-        params: [newLast, activity, completedThrough, conversationId, lastSequence],
+        params: [newLast, activity, completedThrough, versions.at(-1) ?? head.membershipVersion, conversationId, lastSequence],
       },
+      ...(info
+        ? [
+            {
+              query: "UPDATE conversation_heads SET name = ?, description = ?, picture_ref = ? WHERE conversation_id = ?",
+              params: [info.name, info.description, info.pictureRef, conversationId],
+            },
+          ]
+        : []),
+      ...(deletion
+        ? [
+            {
+              query: "UPDATE conversation_heads SET deleted_at = ? WHERE conversation_id = ?",
+              params: [BigInt(deletion.request.activity), conversationId],
+            },
+          ]
+        : []),
       ...staged.map(({ row }) => ({
         query: `INSERT INTO conversation_heads (conversation_id, sequence, keyed, sender_user_id, client_message_id, attempt,
-                  payload, membership, staged_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+                  payload, membership, group_change, staged_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         params: [
           conversationId,
           row.sequence,
@@ -177,6 +280,7 @@ export class Sequencer {
           row.attempt,
           encodeEvent(row.event),
           encodeMembership(row.membership),
+          encodeGroupStaging(row.group),
           BigInt(row.stagedAt),
         ],
       })),
@@ -197,8 +301,41 @@ export class Sequencer {
     }
     for (const s of deletable) lane.completed.delete(s);
     lane.completedThrough = maxOf(lane.completedThrough ?? 0n, completedThrough);
-    for (const { waiter, row } of staged) this.#complete(conversationId, lane, waiter, row);
+    if (staged.some(({ row }) => row.group)) {
+      this.#completeInOrder(
+        conversationId,
+        lane,
+        stage.filter((row) => row.group),
+        staged,
+      );
+    } else {
+      for (const { waiter, row } of staged) this.#complete(conversationId, lane, waiter, row);
+    }
     return true;
+  }
+
+  /**
+   * Completes a decided group that changes the group state one row at a time, after every earlier
+   * group change this process knows of (queued on the lane, or seen in the stage): the members
+   * statics then move forward only once the member cells of every version up to theirs are written.
+   */
+  #completeInOrder(conversationId: string, lane: Lane, earlier: StageRow[], staged: { waiter: Waiter; row: StageRow }[]) {
+    for (const { row } of staged) lane.completing.add(row.sequence);
+    const run = async () => {
+      try {
+        await this.#completeChanges(conversationId, lane, earlier);
+        for (const { waiter, row } of staged) {
+          await completeStage(this.#client, conversationId, row);
+          lane.completing.delete(row.sequence);
+          lane.completed.add(row.sequence);
+          settle(waiter, row.event, false);
+        }
+      } catch (error) {
+        // Decided but not completed: the stage rows stay for a reader or a later append to complete.
+        for (const { waiter, row } of staged) if (lane.completing.delete(row.sequence)) fail(waiter, error);
+      }
+    };
+    lane.changes = lane.changes.then(run);
   }
 
   /** Completes a decided append off the decision path, so the next group's LWT need not wait. */
