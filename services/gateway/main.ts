@@ -4,9 +4,12 @@ import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { GatewayInternalService } from "../../gen/parley/internal/v1/gateway_pb.js";
 import { MessagingService } from "../../gen/parley/v1/messaging_pb.js";
+import { PresenceService } from "../../gen/parley/v1/presence_pb.js";
 import { SessionService } from "../../gen/parley/v1/session_pb.js";
 import { composeAuthenticator } from "../identity/compose.ts";
 import { defaultMessagingLimits } from "../messaging/limits.ts";
+import { composePresence } from "../presence/compose.ts";
+import { openPresenceEngines } from "../presence/engines.ts";
 import { balancedTransport } from "../runtime/balanced-transport.ts";
 import { serviceConfigFromEnv } from "../runtime/config.ts";
 import { openCassandra, openRedisRoutes } from "../runtime/engines.ts";
@@ -22,6 +25,18 @@ const context = createProcessContext("gateway", config);
 if (config.messagingUrls.length === 0) throw new Error("PARLEY_MESSAGING_URLS must name at least one messaging instance");
 const cassandra = await openCassandra(context.logger);
 const redis = await openRedisRoutes(context.logger);
+// Presence and typing: device online state, signals to other gateways and typing budgets in Redis.
+const presenceEngines = await openPresenceEngines(context.logger, cassandra.messaging.conversations);
+const presence = composePresence({
+  adapters: presenceEngines.adapters,
+  config: config.presence,
+  heartbeatIntervalMs: config.heartbeatIntervalMs,
+  clock: systemClock,
+  logger: context.logger,
+  metrics: context.metrics,
+});
+const background = new AbortController();
+await presence.run(background.signal);
 const messaging = createClient(
   MessagingService,
   balancedTransport(
@@ -45,13 +60,15 @@ const gateway = composeGateway({
   logger: context.logger,
   metrics: context.metrics,
   routes,
+  extension: presence.extension,
 });
 await runService("gateway", config, context, {
   routes: (router) => {
     router.service(SessionService, gateway.sessionService);
     router.service(GatewayInternalService, gateway.internalService);
+    router.service(PresenceService, presence.service);
   },
-  serviceNames: [SessionService.typeName, GatewayInternalService.typeName],
+  serviceNames: [SessionService.typeName, GatewayInternalService.typeName, PresenceService.typeName],
   authenticator: composeAuthenticator({
     tokens: { secret: config.tokenSecret, accessTokenTtlMs: config.accessTokenTtlMs },
     devices: cassandra.identity.devices,
@@ -64,6 +81,9 @@ await runService("gateway", config, context, {
   drain: (deadlineMs) => gateway.registry.drain({ reconnectAfterMs: 1_000, deadlineMs }),
   async stop() {
     gateway.registry.stop();
+    background.abort();
+    await presence.idle();
+    await presenceEngines.close();
     await redis.close();
     await cassandra.close();
   },

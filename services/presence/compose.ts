@@ -56,5 +56,7 @@ export function composePresence(deps: {
       if (signal.aborted) stop();
       else signal.addEventListener("abort", stop, { once: true });
     },
+    /** Waits for the presence updates of streams that already closed (call after draining, before closing engines). */
+    idle: () => tracker.idle(),
   };
 }

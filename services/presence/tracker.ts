@@ -65,6 +65,11 @@ export class PresenceTracker {
     }
   }
 
+  /** Resolves once every open and close handed over so far has reached the store. */
+  async idle(): Promise<void> {
+    await Promise.allSettled([...this.#chains.values()]);
+  }
+
   async #announce(transition: Transition | undefined): Promise<void> {
     if (transition) await this.#deps.announcer.transition(transition);
   }
