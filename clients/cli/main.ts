@@ -8,6 +8,7 @@ import { dm } from "./commands/dm.ts";
 import { follow } from "./commands/follow.ts";
 import { group } from "./commands/group.ts";
 import { history } from "./commands/history.ts";
+import { link } from "./commands/link.ts";
 import { list } from "./commands/list.ts";
 import { login } from "./commands/login.ts";
 import { pushOutbox } from "./commands/push-outbox.ts";
@@ -17,7 +18,7 @@ import { whoami } from "./commands/whoami.ts";
 import { CliError, describeError, hintFor, usageError } from "./errors.ts";
 import { ProfileStore, profileHome } from "./profile.ts";
 
-const commands: Command[] = [login, whoami, devices, revoke, dm, group, list, send, history, chat, follow, pushOutbox];
+const commands: Command[] = [login, link, whoami, devices, revoke, dm, group, list, send, history, chat, follow, pushOutbox];
 const byName = new Map(commands.map((c) => [c.name, c]));
 
 const globalOptions = {
