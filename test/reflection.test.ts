@@ -101,6 +101,7 @@ test("unknown symbols and files answer NOT_FOUND without ending the stream", asy
     "parley.v1.ConversationService",
     "parley.v1.IdentityService",
     "parley.v1.MessagingService",
+    "parley.v1.PresenceService",
     "parley.v1.PushService",
     "parley.v1.SessionService",
   ]);
