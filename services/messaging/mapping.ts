@@ -69,8 +69,10 @@ export const linkToProto = (l: InviteLinkRecord): InviteLink =>
   });
 
 /**
- * A conversation as `viewer` sees it. A current member sees the members, settings and membership
- * version; a former member sees it only up to their removal (no members, no settings).
+ * A conversation as `viewer` sees it. A current member sees the members, settings, info and
+ * membership version. A former member sees nothing that may have changed after their removal: the
+ * id, kind, creation time and last_sequence = their removal (their devices got the info and members
+ * up to then as events).
  */
 export async function conversationView(
   record: ConversationRecord,
@@ -85,9 +87,9 @@ export async function conversationView(
   return create(ConversationSchema, {
     conversationId: record.conversationId,
     kind: record.kind === "direct" ? ConversationKind.DIRECT : ConversationKind.GROUP,
-    name: record.name,
-    description: record.description,
-    pictureRef: record.pictureRef,
+    name: current ? record.name : "",
+    description: current ? record.description : "",
+    pictureRef: current ? record.pictureRef : "",
     lastSequence: viewer?.leftAtSeq ?? record.lastSequence,
     createdAt: timestampFromMs(record.createdAt),
     settings: group ? settingsToProto(roster.settings) : undefined,
