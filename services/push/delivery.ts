@@ -56,17 +56,16 @@ export function createDelivery(deps: DeliveryDeps) {
   const stopping = new AbortController();
   const inFlight = new Set<Promise<void>>();
 
+  /** Waits ms, or less if delivery stops meanwhile. */
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      stopping.signal.addEventListener(
-        "abort",
-        () => {
-          clearTimeout(timer);
-          resolve();
-        },
-        { once: true },
-      );
+      const done = () => {
+        clearTimeout(timer);
+        stopping.signal.removeEventListener("abort", done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      stopping.signal.addEventListener("abort", done, { once: true });
     });
 
   async function attempt(provider: PushProvider, target: PushTarget, notification: Notification): Promise<SendResult> {

@@ -1,10 +1,10 @@
 // The PushService handlers: tokens and preferences of the caller's own devices, and the caller's
 // settings of conversations they are a member of (anything else is NOT_FOUND, as if missing).
+import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
-import type { ServiceImpl } from "@connectrpc/connect";
-import { Code } from "@connectrpc/connect";
+import { Code, type ServiceImpl } from "@connectrpc/connect";
 import {
-  type ConversationNotifications,
+  type ConversationNotificationsSchema,
   NotificationLevel,
   PushProvider as ProviderProto,
   type PushService,
@@ -117,14 +117,13 @@ export function createPushService(deps: PushServiceDeps): ServiceImpl<typeof Pus
         deps.devices.devicesOf([caller.userId]),
       ]);
       const byDevice = new Map(stored.map((d) => [d.deviceId, d]));
-      const conversations: ConversationNotifications[] = [];
+      const conversations: MessageInitShape<typeof ConversationNotificationsSchema>[] = [];
       for (const conversationId of ids) {
         await access.writer(conversationId, caller.userId);
         const setting = (await deps.settings.forConversation(conversationId)).get(caller.userId);
         const until = setting?.mutedUntil ?? null;
         const forever = until === Number.POSITIVE_INFINITY;
         conversations.push({
-          $typeName: "parley.v1.ConversationNotifications",
           conversationId,
           level: levelTo[setting?.level ?? "all"],
           mutedUntil: !forever && until !== null && until > deps.clock.now() ? timestampFromMs(until) : undefined,

@@ -7,7 +7,7 @@ import { type ClientHttp2Session, connect, constants } from "node:http2";
 import { importPKCS8, SignJWT } from "jose";
 import type { Clock } from "../../shared/clock.ts";
 import type { Notification, PushProvider, PushTarget, SendResult } from "../ports.ts";
-import { networkFailure, requestTimeoutMs, retryAfterMs, retryable } from "./http.ts";
+import { networkFailure, retryAfterMs, retryable, withTimeout } from "./http.ts";
 
 export const apnsProductionUrl = "https://api.push.apple.com";
 export const apnsSandboxUrl = "https://api.sandbox.push.apple.com";
@@ -77,7 +77,7 @@ export class ApnsProvider implements PushProvider {
     };
     let answer: { status: number; headers: Record<string, unknown>; body: string };
     try {
-      answer = await this.#request(headers, JSON.stringify(apnsPayload(n)), signal);
+      answer = await this.#request(headers, JSON.stringify(apnsPayload(n)), withTimeout(signal));
     } catch (error) {
       return networkFailure(error);
     }
@@ -136,8 +136,8 @@ export class ApnsProvider implements PushProvider {
   ): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
     return new Promise((resolve, reject) => {
       if (signal.aborted) return reject(signal.reason);
+      // The signal is per request (the caller's stop signal plus a time limit): aborting it resets the stream.
       const stream = this.#connection().request(headers, { signal });
-      stream.setTimeout(requestTimeoutMs, () => stream.close(constants.NGHTTP2_CANCEL));
       let status = 0;
       let responseHeaders: Record<string, unknown> = {};
       const chunks: Buffer[] = [];
