@@ -7,6 +7,7 @@ import { devices } from "./commands/devices.ts";
 import { dm } from "./commands/dm.ts";
 import { follow } from "./commands/follow.ts";
 import { group } from "./commands/group.ts";
+import { admin, invite, join } from "./commands/group-admin.ts";
 import { history } from "./commands/history.ts";
 import { link } from "./commands/link.ts";
 import { list } from "./commands/list.ts";
@@ -18,7 +19,24 @@ import { whoami } from "./commands/whoami.ts";
 import { CliError, describeError, hintFor, usageError } from "./errors.ts";
 import { ProfileStore, profileHome } from "./profile.ts";
 
-const commands: Command[] = [login, link, whoami, devices, revoke, dm, group, list, send, history, chat, follow, pushOutbox];
+const commands: Command[] = [
+  login,
+  link,
+  whoami,
+  devices,
+  revoke,
+  dm,
+  group,
+  invite,
+  join,
+  admin,
+  list,
+  send,
+  history,
+  chat,
+  follow,
+  pushOutbox,
+];
 const byName = new Map(commands.map((c) => [c.name, c]));
 
 const globalOptions = {
