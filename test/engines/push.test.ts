@@ -2,6 +2,8 @@
 // settings from Cassandra and live routes from Redis (a device streaming on any gateway gets no
 // push), and sends through FCM (the local fake); APNs has no credentials here, so its pushes go to
 // the Cassandra outbox. Dead letters land in Cassandra and the operator command lists them.
+// Like the rest of the engine suite it assumes one cluster at a time on the engines: a second
+// cluster's push process would join the same consumer group and take some of these events.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { mkdtempSync } from "node:fs";
@@ -100,7 +102,7 @@ describe("push on the engines", () => {
     fake.script.answer(token, fcm.unregistered());
     await send(alice, id, "are you still there?");
     await eventuallyAsync(
-      "the FCM token removed",
+      `the FCM token removed (FCM saw ${JSON.stringify(fake.script.for(token).map((r) => r.status))})`,
       async () =>
         (await push.getNotificationSettings({}, { headers: bearer(bob.accessToken) })).devices.find((d) => d.current)
           ?.provider === PushProvider.UNSPECIFIED,
