@@ -1,5 +1,6 @@
 // `list`: your conversations, most recently active first.
-import type { Conversation } from "../../../gen/parley/v1/conversations_pb.js";
+import { type Conversation, ConversationKind } from "../../../gen/parley/v1/conversations_pb.js";
+import { MemberRole } from "../../../gen/parley/v1/events_pb.js";
 import type { Command } from "../command.ts";
 import { Directory } from "../conversations.ts";
 import { cleanLine, table } from "../render.ts";
@@ -28,12 +29,16 @@ export const list: Command = {
     const self = api.profile.userId;
     const rows = conversations.map((conversation) => {
       const others = conversation.members.filter((m) => m.userId !== self).map((m) => directory.nameOf(m.userId));
-      const group = conversation.name !== "";
+      const group = conversation.kind === ConversationKind.GROUP;
       return [
         conversation.conversationId,
         group ? "group " : "direct",
         `#${conversation.lastSequence}`,
-        group ? `${cleanLine(conversation.name)}: you, ${others.join(", ")}` : `with ${others.join(", ") || "(nobody)"}`,
+        !group
+          ? `with ${others.join(", ") || "(nobody)"}`
+          : conversation.viewerRole === MemberRole.UNSPECIFIED
+            ? "(a group you left)"
+            : `${cleanLine(conversation.name)}: you, ${others.join(", ")}`,
       ];
     });
     ctx.out(...table(rows));
