@@ -205,14 +205,15 @@ describe("coalescing", () => {
     const id = await direct(alice, bob);
     const token = await offlineFcm(bob);
     const coalescedBefore = await p.metric("parley_push_coalesced_total");
-    for (let i = 1; i <= 5; i++) await send(alice, id, `burst ${i}`);
+    // Sent at once, so the burst fits in one window even on a busy machine.
+    await Promise.all([1, 2, 3, 4, 5].map((i) => send(alice, id, `burst ${i}`)));
     await waitForFcm(token);
     await sleep(settleMs);
     assert.equal(fcmPushes(token).length, 1, "one push for the burst");
     const [push] = fcmPushes(token);
     assert.equal(push?.payload.data.count, "5");
     assert.equal(push?.payload.data.sequence, "6", "it points at the newest message");
-    assert.equal(push?.payload.body, "burst 5 (+4 more)");
+    assert.match(push?.payload.body ?? "", /^burst [1-5] \(\+4 more\)$/);
     assert.equal(push?.payload.android.notification?.notification_count, 5);
     assert.equal((await p.metric("parley_push_coalesced_total")) - coalescedBefore, 4);
   });
