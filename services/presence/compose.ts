@@ -50,7 +50,14 @@ export function composePresence(deps: {
     service: createPresenceService({ ...views, announcer, logger }),
     /** Subscribes to signals and starts the tracker; resolves once signals are flowing. */
     async run(signal: AbortSignal): Promise<void> {
-      const unsubscribe = await adapters.signals.subscribe((s) => hub.deliver(s));
+      const unsubscribe = await adapters.signals.subscribe((s) => {
+        // A malformed signal (another version's gateway, a stray publisher) must not take the process down.
+        try {
+          hub.deliver(s);
+        } catch (error) {
+          logger.error("signal delivery failed", { error, kind: (s as { kind?: unknown }).kind });
+        }
+      });
       tracker.run(signal);
       const stop = () => void unsubscribe().catch((error) => logger.warn("signal unsubscribe failed", { error: String(error) }));
       if (signal.aborted) stop();
