@@ -50,7 +50,11 @@ describe("a removed member", () => {
     );
     assert.equal(synced.cursors[0]?.sequence, removed.sequence);
     const view = (await t.clients.conversations.getConversation({ conversationId: id }, as(bob))).conversation;
-    assert.deepEqual([view?.lastSequence, view?.members.length, view?.name], [removed.sequence, 0, ""], "nothing that changed after the removal");
+    assert.deepEqual(
+      [view?.lastSequence, view?.members.length, view?.name],
+      [removed.sequence, 0, ""],
+      "nothing that changed after the removal",
+    );
     const replay = new DeviceStream(t.clients.session, {
       accessToken: bob.accessToken,
       cursors: [{ conversationId: id, sequence: 1n } as never],
