@@ -79,10 +79,8 @@ describe("invite links", () => {
     if (!owner || !bob || !carol) throw new Error("sign-in failed");
     const id = await newGroup(t.clients, owner, []);
     const c = t.clients.conversations;
-    const { link: brief } = await c.createInviteLink(
-      { conversationId: id, expiresAt: timestampFromMs(Date.now() + 1_500) },
-      as(owner),
-    );
+    const expiresAt = Date.now() + 4_000;
+    const { link: brief } = await c.createInviteLink({ conversationId: id, expiresAt: timestampFromMs(expiresAt) }, as(owner));
     const { link: revocable } = await c.createInviteLink({ conversationId: id }, as(owner));
     await c.joinByInviteLink({ code: brief?.code ?? "" }, as(bob));
     const revoked = await c.revokeInviteLink({ conversationId: id, code: revocable?.code ?? "" }, as(owner));
@@ -92,7 +90,7 @@ describe("invite links", () => {
       "INVITE_LINK_REVOKED",
       "code",
     ]);
-    await new Promise((r) => setTimeout(r, 1_600));
+    await new Promise((r) => setTimeout(r, Math.max(0, expiresAt - Date.now()) + 50));
     assert.deepEqual(await refusal(c.joinByInviteLink({ code: brief?.code ?? "" }, as(carol))), [
       "FailedPrecondition",
       "INVITE_LINK_EXPIRED",

@@ -94,25 +94,22 @@ describe("membership compare-and-set across messaging instances", () => {
     const id = await group(owner, [bob, watcher]);
     const streams = [on(0, bob), on(1, await signIn(cluster, c, bob.phoneNumber))];
     await Promise.all(streams.map((s) => s.caughtUp));
-    let stop = false;
+    // Both of bob's devices send until refused; the removal lands while they are at it.
+    const outcomes: string[][] = streams.map(() => []);
     const sending = streams.map(async (stream, n) => {
-      const outcomes: string[] = [];
-      for (let i = 0; !stop && i < 300; i++) {
-        const result = await stream.send(textMessage(id, `d${n} ${i}`)).catch(() => undefined);
-        if (!result) break;
-        outcomes.push(result.outcome.case === "sent" ? "sent" : (result.outcome.value?.detail?.reason ?? "error"));
+      for (let i = 0; i < 2_000; i++) {
+        const result = await stream.send(textMessage(id, `d${n} ${i}`));
+        outcomes[n]?.push(result.outcome.case === "sent" ? "sent" : (result.outcome.value?.detail?.reason ?? "error"));
+        if (result.outcome.case !== "sent") return;
       }
-      return outcomes;
     });
-    await new Promise((r) => setTimeout(r, 300));
+    await eventually("bob is sending on both", () => outcomes.every((o) => o.length >= 3), 30_000);
     const removed = await (instances[1] as Client<typeof ConversationService>).removeMember(
       { conversationId: id, userId: bob.userId },
       as(owner),
     );
-    await new Promise((r) => setTimeout(r, 300));
-    stop = true;
-    const outcomes = (await Promise.all(sending)).flat();
-    assert.ok(outcomes.includes("sent") && outcomes.includes("CONVERSATION_NOT_FOUND"), outcomes.slice(-3).join());
+    await Promise.all(sending);
+    for (const o of outcomes) assert.deepEqual([o[0], o.at(-1)], ["sent", "CONVERSATION_NOT_FOUND"]);
     const { events } = await c.messaging.listMessages({ conversationId: id, pageSize: 500 }, as(watcher));
     assert.deepEqual(
       events.filter((e) => e.senderUserId === bob.userId && e.sequence > removed.sequence).map((e) => e.sequence),
