@@ -36,6 +36,14 @@ export interface InviteDeps {
 
 const codePattern = /^[A-Za-z0-9_-]{22}$/;
 
+/** 128 random bits as base64url, re-drawn while it starts with "-" so no shell or CLI reads it as an option. */
+function newInviteCode(): string {
+  for (;;) {
+    const code = randomBytes(16).toString("base64url");
+    if (!code.startsWith("-")) return code;
+  }
+}
+
 function requireCode(code: string): string {
   if (!codePattern.test(code))
     throw invalidArgument("code", "MALFORMED_INVITE_CODE", "code must be 22 characters of [A-Za-z0-9_-]");
@@ -81,7 +89,7 @@ export function createInvites(deps: InviteDeps) {
     }
     await authorized(caller, conversationId, (s) => s.addMembers, "create invite links");
     const link: InviteLinkRecord = {
-      code: randomBytes(16).toString("base64url"),
+      code: newInviteCode(),
       conversationId,
       createdBy: caller.userId,
       createdAt: now,
