@@ -1,0 +1,151 @@
+// Scenario 2: group fanout. One group of N members, all online with one device each (gRPC, then
+// the WebSocket); a few members send at a stepped rate and every copy's latency is recorded, plus
+// per message the slowest copy ("the last member receives within ..."). The bare relay runs the
+// same groups in the same run.
+import { type GroupRun, type Profile, targets } from "../config.ts";
+import { LoadPool } from "../load/pool.ts";
+import type { Transport } from "../load/wire.ts";
+import { figure, type ScenarioResult } from "../report/results.ts";
+import type { Account, Target, TargetKind } from "../targets/target.ts";
+import { type BenchContext, deviceSpecs, emptyResult, resetDeviceIndexes, type Scenario } from "./context.ts";
+import { openAll } from "./devices.ts";
+import { climb, type Ladder, saturationNote } from "./ladder.ts";
+import { withSystem } from "./systems.ts";
+
+export interface GroupLadderOptions {
+  startRate: number;
+  factor: number;
+  maxRate: number;
+  half?: boolean;
+}
+
+export async function groupLadder(
+  target: Target,
+  profile: Profile,
+  members: Account[],
+  group: string,
+  transport: Transport,
+  label: string,
+  rates: GroupLadderOptions,
+): Promise<Ladder & { openNote?: string }> {
+  resetDeviceIndexes();
+  const pool = new LoadPool(profile.trafficWorkers);
+  try {
+    const devices = deviceSpecs(target, members, transport);
+    const opened = await openAll(pool, devices, {
+      label,
+      timeoutMs: profile.budget.openTimeoutMs,
+      deadlineMs: profile.budget.openTimeoutMs,
+    });
+    const openNote =
+      `Opening the ${devices.length} member devices took ${Math.round(opened.seconds * 10) / 10} s` +
+      (opened.failed
+        ? `; ${opened.failed} did not reach CaughtUp within the ${profile.budget.openTimeoutMs / 1000} s budget.`
+        : ".");
+    const senders = devices.slice(0, profile.group.senders).map((d) => ({ device: d.index, conversationId: group }));
+    const ladder = await climb(
+      pool,
+      target,
+      { senders, copiesPerMessage: members.length - 1, timing: profile.step, bodyBytes: profile.bodyBytes, lastMember: true },
+      { ...rates, label, budget: profile.budget },
+    );
+    return { ...ladder, openNote };
+  } finally {
+    await pool.close();
+  }
+}
+
+export function groupResult(system: string, size: number, transport: Transport, ladder: Ladder): ScenarioResult {
+  const result = emptyResult(`group-${size}`, `group fanout to ${size} online members`, system, transport);
+  result.steps = [...ladder.steps, ...(ladder.half ? [ladder.half] : [])].map((s) => s.step);
+  const knee = ladder.knee;
+  result.figures.push(
+    figure("sustained delivered copies/s (p99 ≤ 50 ms)", knee ? Math.round(knee.copiesPerSecond) : null, "copies/s"),
+    figure("server cores at the sustained rate", knee ? Math.round(knee.serverCores * 100) / 100 : null, "cores"),
+    figure(
+      "copies/s per server core at the sustained rate",
+      knee && knee.serverCores > 0 ? Math.round(knee.copiesPerSecond / knee.serverCores) : null,
+      "copies/s/core",
+      transport === "ws" && system.startsWith("Parley") ? targets.groupWsCopiesPerCore : undefined,
+    ),
+    figure(
+      "last member p99 at half the sustained rate",
+      ladder.half?.lastMemberP99Ms ?? null,
+      "ms",
+      system.startsWith("Parley") ? targets.groupLastMemberP99 : undefined,
+    ),
+    figure("last member p99 at the lowest rate", ladder.steps[0]?.lastMemberP99Ms ?? null, "ms"),
+  );
+  const note = saturationNote(ladder);
+  if (note) result.notes.push(note);
+  return result;
+}
+
+async function measureSystem(
+  kind: TargetKind,
+  run: GroupRun,
+  ctx: BenchContext,
+): Promise<Map<Transport, [ScenarioResult, Ladder]>> {
+  const name = `group-${run.size}${kind === "relay" ? "-relay" : ""}`;
+  const { group } = ctx.profile;
+  const rates =
+    kind === "relay"
+      ? { startRate: group.startRate.relay, factor: group.factor, maxRate: group.relayMaxRate, half: false }
+      : {
+          startRate: group.startRate.parley,
+          factor: group.factor,
+          maxRate: run.maxRate,
+          half: run.maxRate > group.startRate.parley,
+        };
+  return withSystem(kind, name, run.size, ctx, async (target) => {
+    const members = await target.accounts(run.size);
+    const conversation = await target.group(members[0] as Account, members.slice(1));
+    const out = new Map<Transport, [ScenarioResult, Ladder]>();
+    for (const transport of run.transports) {
+      const started = performance.now();
+      const ladder = await groupLadder(target, ctx.profile, members, conversation, transport, `${name}-${transport}`, rates);
+      const result = groupResult(target.label, run.size, transport, ladder);
+      if (ladder.openNote) result.notes.push(ladder.openNote);
+      if (ladder.stopped) result.notes.push(`The ladder stopped: ${ladder.stopped}.`);
+      if (rates.maxRate === rates.startRate)
+        result.notes.push(`${ctx.profile.mode} version: one step at ${rates.startRate} msgs/s.`);
+      result.durationSeconds = (performance.now() - started) / 1000;
+      out.set(transport, [result, ladder]);
+    }
+    return out;
+  });
+}
+
+export const groupFanout: Scenario = {
+  id: "group-fanout",
+  title: "group fanout to 250 and 1,000 online members",
+  async run(ctx) {
+    const results: ScenarioResult[] = [];
+    for (const run of ctx.profile.group.runs) {
+      const relay = run.relay ? await measureSystem("relay", run, ctx) : undefined;
+      const parley = await measureSystem("parley", run, ctx);
+      for (const transport of run.transports) {
+        const [parleyResult, parleyLadder] = parley.get(transport) as [ScenarioResult, Ladder];
+        const relayEntry = relay?.get(transport);
+        if (relayEntry) {
+          results.push(relayEntry[0]);
+          const relayKnee = relayEntry[1].knee;
+          const ratio =
+            relayKnee && parleyLadder.knee
+              ? Math.round((parleyLadder.knee.copiesPerSecond / relayKnee.copiesPerSecond) * 1000) / 10
+              : null;
+          parleyResult.figures.push(
+            figure(
+              "ratio to the bare relay's sustained copies/s",
+              ratio,
+              "%",
+              transport === "grpc" && run.size === 250 ? targets.groupGrpcRatioToRelay : undefined,
+            ),
+          );
+        }
+        results.push(parleyResult);
+      }
+    }
+    return results;
+  },
+};

@@ -1,0 +1,106 @@
+// Scenario 1: 1:1 chat. P pairs of devices, each pair in its direct conversation, both sending
+// (gRPC, one connection per device); the offered rate climbs until p99 passes 50 ms or copies go
+// missing. Measured on the bare relay first, then on Parley, in the same run.
+import { type Profile, targets } from "../config.ts";
+import { LoadPool } from "../load/pool.ts";
+import type { Transport } from "../load/wire.ts";
+import { figure, type ScenarioResult } from "../report/results.ts";
+import type { Account, Target, TargetKind } from "../targets/target.ts";
+import { type BenchContext, deviceSpecs, emptyResult, resetDeviceIndexes, type Scenario } from "./context.ts";
+import { openAll } from "./devices.ts";
+import { climb, type Ladder, saturationNote } from "./ladder.ts";
+import { withSystem } from "./systems.ts";
+
+export async function oneToOneLadder(
+  target: Target,
+  profile: Profile,
+  transport: Transport,
+  ladder: { startRate: number; factor: number; maxRate: number; half?: boolean },
+  label: string,
+): Promise<Ladder & { openNote?: string }> {
+  resetDeviceIndexes();
+  const pool = new LoadPool(profile.trafficWorkers);
+  try {
+    const pairs = profile.oneToOne.pairs;
+    const accounts = await target.accounts(pairs * 2);
+    const couples = Array.from({ length: pairs }, (_, i) => [accounts[2 * i], accounts[2 * i + 1]] as [Account, Account]);
+    const conversations = await target.directs(couples);
+    const devices = deviceSpecs(target, accounts, transport);
+    const opened = await openAll(pool, devices, {
+      label,
+      timeoutMs: profile.budget.openTimeoutMs,
+      deadlineMs: profile.budget.openTimeoutMs,
+    });
+    const senders = devices.map((d, i) => ({ device: d.index, conversationId: conversations[Math.floor(i / 2)] as string }));
+    const result = await climb(
+      pool,
+      target,
+      { senders, copiesPerMessage: 1, timing: profile.step, bodyBytes: profile.bodyBytes, lastMember: false },
+      { ...ladder, label, budget: profile.budget },
+    );
+    return opened.failed
+      ? { ...result, openNote: `${opened.failed} of ${devices.length} devices did not reach CaughtUp.` }
+      : result;
+  } finally {
+    await pool.close();
+  }
+}
+
+export function ladderResult(result: ScenarioResult, ladder: Ladder & { openNote?: string }): void {
+  if (ladder.openNote) result.notes.push(ladder.openNote);
+  result.steps = [...ladder.steps, ...(ladder.half ? [ladder.half] : [])].map((s) => s.step);
+  result.figures.push(
+    figure(
+      "sustained delivered messages/s (p99 ≤ 50 ms)",
+      ladder.knee ? Math.round(ladder.knee.copiesPerSecond) : null,
+      "msgs/s",
+    ),
+    figure("p99 at the sustained rate", ladder.knee?.p99Ms ?? null, "ms"),
+    figure("server cores at the sustained rate", ladder.knee ? Math.round(ladder.knee.serverCores * 100) / 100 : null, "cores"),
+  );
+  const note = saturationNote(ladder);
+  if (note) result.notes.push(note);
+  if (ladder.stopped) result.notes.push(`The ladder stopped: ${ladder.stopped}.`);
+}
+
+async function measure(kind: TargetKind, ctx: BenchContext, name: string): Promise<[ScenarioResult, Ladder]> {
+  const started = performance.now();
+  const accounts = ctx.profile.oneToOne.pairs * 2;
+  return withSystem(kind, name, accounts, ctx, async (target) => {
+    const result = emptyResult("one-to-one", "1:1 chat, stepped offered rate", target.label, "grpc");
+    const { startRate, factor, maxRate } = ctx.profile.oneToOne;
+    const start = kind === "relay" ? startRate.relay : startRate.parley;
+    // The half-rate step is a target for Parley only.
+    const ladder = await oneToOneLadder(
+      target,
+      ctx.profile,
+      "grpc",
+      { startRate: start, factor, maxRate, half: kind !== "relay" },
+      name,
+    );
+    ladderResult(result, ladder);
+    result.durationSeconds = (performance.now() - started) / 1000;
+    return [result, ladder];
+  });
+}
+
+export const oneToOne: Scenario = {
+  id: "one-to-one",
+  title: "1:1 chat at stepped offered rates",
+  async run(ctx) {
+    const [relay, relayLadder] = await measure("relay", ctx, "one-to-one-relay");
+    const [parley, parleyLadder] = await measure("parley", ctx, "one-to-one");
+    const ratio =
+      relayLadder.knee && parleyLadder.knee
+        ? Math.round((parleyLadder.knee.copiesPerSecond / relayLadder.knee.copiesPerSecond) * 1000) / 10
+        : null;
+    parley.figures.push(
+      figure("ratio to the bare relay's sustained rate", ratio, "%", targets.oneToOneRatioToRelay),
+      figure("p99 at half the sustained rate", parleyLadder.half?.p99Ms ?? null, "ms", targets.oneToOneHalfRateP99),
+    );
+    if (relayLadder.steps.at(-1)?.sustained) {
+      relay.notes.push("The relay never failed a step: its figure is the top of the ladder, so it is a lower bound.");
+    }
+    return [relay, parley];
+  },
+};
