@@ -63,3 +63,10 @@ export class Meter {
     };
   }
 }
+
+/** Mean cores used by pids over ms (for an idle baseline). */
+export async function coresOver(pids: () => number[], ms: number): Promise<number> {
+  const start = cpuOf(pids());
+  await new Promise((r) => setTimeout(r, ms));
+  return (cpuOf(pids()) - start) / (ms / 1000);
+}

@@ -18,6 +18,10 @@ export interface DeviceSpec {
 /** Counters shared by the devices of one worker. */
 export interface DeviceTally {
   events: number;
+  /** Events received again on the same stream (sequence not above the highest held). */
+  duplicates: number;
+  /** Events that skipped sequences on the same stream (something in between never came). */
+  gaps: number;
   receipts: number;
   goAways: Map<number, number>;
   closes: Map<string, number>;
@@ -48,6 +52,8 @@ export class Device implements FrameHandler {
   #sentQueue: number[] = [];
   #sentHead = 0;
   #number = 0;
+  /** Highest sequence received per conversation on the current stream. */
+  #held = new Map<string, number>();
   #nonce = 0;
   #onSettled: ((ok: boolean) => void) | undefined;
 
@@ -71,6 +77,7 @@ export class Device implements FrameHandler {
     this.ackedId = 0;
     this.#sentQueue = [];
     this.#sentHead = 0;
+    this.#held.clear();
     const settled = new Promise<boolean>((resolve) => (this.#onSettled = resolve));
     const events = {
       onFrame: (frame: Uint8Array) => dispatchServerFrame(frame, this),
@@ -106,8 +113,15 @@ export class Device implements FrameHandler {
 
   onReady(): void {}
 
-  onEvent(deliveryId: number, stamp: Stamp | undefined): void {
+  onEvent(deliveryId: number, conversationId: string, sequence: number, stamp: Stamp | undefined): void {
     this.lastDeliveryId = deliveryId;
+    // Within one stream each conversation's events arrive in order, each once: check it.
+    const held = this.#held.get(conversationId);
+    if (held !== undefined && sequence <= held) this.#ctx.tally.duplicates++;
+    else {
+      if (held !== undefined && sequence > held + 1) this.#ctx.tally.gaps++;
+      this.#held.set(conversationId, sequence);
+    }
     this.eventsSinceOpen++;
     this.#ctx.tally.events++;
     if (stamp) this.#ctx.recorder.copy(stamp, this.spec.index);

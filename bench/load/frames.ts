@@ -58,7 +58,7 @@ export function heartbeatFrame(nonce: number, echo: boolean): Uint8Array {
 export interface FrameHandler {
   onReady(): void;
   /** stamp is set when the event is a bench message (see stamp.ts). */
-  onEvent(deliveryId: number, stamp: Stamp | undefined): void;
+  onEvent(deliveryId: number, conversationId: string, sequence: number, stamp: Stamp | undefined): void;
   onReceipt(): void;
   onSendResult(errorReason: string | undefined): void;
   onCaughtUp(replayed: number): void;
@@ -102,21 +102,43 @@ export function dispatchServerFrame(bytes: Uint8Array, handler: FrameHandler): v
 
 function readEventDelivery(r: Reader, handler: FrameHandler): void {
   let deliveryId = 0;
-  let stamp: Stamp | undefined;
+  let event: EventFields | undefined;
   while (!r.done) {
     const tag = r.varint();
     if (tag === varintTag(1)) deliveryId = r.varint();
-    else if (tag === lenTag(2)) stamp = readEventStamp(r.sub());
+    else if (tag === lenTag(2)) event = readEvent(r.sub());
     else r.skip(tag & 7);
   }
-  handler.onEvent(deliveryId, stamp);
+  handler.onEvent(deliveryId, event?.conversationId ?? "", event?.sequence ?? 0, event?.stamp);
 }
 
-/** ConversationEvent.message(10) → Message.content(2) → MessageContent.text(1) → TextContent.body(1). */
-function readEventStamp(event: Reader): Stamp | undefined {
-  const path = [10, 2, 1, 1];
-  let r = event;
-  for (const field of path) {
+interface EventFields {
+  conversationId: string;
+  sequence: number;
+  stamp: Stamp | undefined;
+}
+
+const utf8 = new TextDecoder();
+
+/** ConversationEvent: conversation_id(1), sequence(2), message(10) → content(2) → text(1) → body(1). */
+function readEvent(r: Reader): EventFields {
+  const fields: EventFields = { conversationId: "", sequence: 0, stamp: undefined };
+  while (!r.done) {
+    const tag = r.varint();
+    if (tag === lenTag(1)) {
+      const id = r.sub();
+      fields.conversationId = utf8.decode(id.buf.subarray(id.pos, id.end));
+    } else if (tag === varintTag(2)) fields.sequence = r.varint();
+    else if (tag === lenTag(10)) fields.stamp = readStamp(r.sub());
+    else r.skip(tag & 7);
+  }
+  return fields;
+}
+
+/** Message.content(2) → MessageContent.text(1) → TextContent.body(1), then the stamp in the body. */
+function readStamp(message: Reader): Stamp | undefined {
+  let r = message;
+  for (const field of [2, 1, 1]) {
     let found: Reader | undefined;
     while (!r.done) {
       const tag = r.varint();

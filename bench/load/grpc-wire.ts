@@ -59,7 +59,7 @@ export function openGrpcWire(target: WireTarget, events: WireEvents): Wire {
       if (!stream.writableEnded) stream.end();
     },
     destroy() {
-      finish("");
+      finish("dropped by the client");
       session.destroy();
     },
   };

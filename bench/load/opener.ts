@@ -7,7 +7,16 @@ import { newHistogram } from "./recorder.ts";
 
 export async function openDevices(devices: Device[], command: OpenCommand): Promise<OpenResult> {
   const histogram = newHistogram();
-  const result: OpenResult = { opened: 0, failed: 0, toCaughtUp: "", firstOpenUs: 0, lastCaughtUpUs: 0, replayed: 0, events: 0 };
+  const result: OpenResult = {
+    opened: 0,
+    failed: 0,
+    notAttempted: 0,
+    toCaughtUp: "",
+    firstOpenUs: 0,
+    lastCaughtUpUs: 0,
+    replayed: 0,
+    events: 0,
+  };
   const openOne = async (device: Device) => {
     const ok = await withTimeout(device.open(command.window, command.helloCursors), command.timeoutMs);
     if (!result.firstOpenUs || device.openedUs < result.firstOpenUs) result.firstOpenUs = device.openedUs;
@@ -35,12 +44,15 @@ export async function openDevices(devices: Device[], command: OpenCommand): Prom
     );
   } else {
     let next = 0;
+    const deadline = performance.now() + (command.deadlineMs ?? Number.POSITIVE_INFINITY);
     const lanes = Math.max(1, Math.min(command.concurrency ?? 64, devices.length));
     await Promise.all(
       Array.from({ length: lanes }, async () => {
-        while (next < devices.length) await openOne(devices[next++] as Device);
+        while (next < devices.length && performance.now() < deadline) await openOne(devices[next++] as Device);
       }),
     );
+    result.notAttempted = devices.length - next;
+    result.failed += result.notAttempted;
   }
   result.toCaughtUp = hdr.encodeIntoCompressedBase64(histogram);
   return result;

@@ -11,13 +11,17 @@ export interface OpenCommand {
   concurrency?: number;
   /** Conversations to replay from the start (Hello cursors at 0) instead of the stored cursors. */
   helloCursors?: string[];
-  /** Give up waiting for CaughtUp after this long. */
+  /** Give up waiting for one device's CaughtUp after this long. */
   timeoutMs: number;
+  /** Start no further opens after this long (those count as failed); bounded-concurrency opens only. */
+  deadlineMs?: number;
 }
 
 export interface OpenResult {
   opened: number;
   failed: number;
+  /** Not attempted because the deadline passed. */
+  notAttempted: number;
   /** hdr histogram (µs) of open → CaughtUp per device. */
   toCaughtUp: string;
   firstOpenUs: number;
@@ -62,6 +66,8 @@ export interface TrafficResult {
 export interface Tally {
   open: number;
   events: number;
+  duplicates: number;
+  gaps: number;
   receipts: number;
   goAways: Record<string, number>;
   closes: Record<string, number>;

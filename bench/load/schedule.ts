@@ -24,7 +24,8 @@ export async function runTraffic(command: TrafficCommand, devices: Map<number, D
       const now = nowUs();
       const due = Math.min(total, Math.floor((now - command.startUs) / intervalUs) + 1);
       while (result.issued < due) {
-        const scheduledUs = command.startUs + result.issued * intervalUs;
+        // Whole microseconds, as the stamp carries them, so worker and recorder agree on the window.
+        const scheduledUs = Math.round(command.startUs + result.issued * intervalUs);
         const sender = senders[result.issued % senders.length] as (typeof senders)[number];
         result.issued++;
         const lateness = now - scheduledUs;
@@ -35,7 +36,7 @@ export async function runTraffic(command: TrafficCommand, devices: Map<number, D
           result.skipped++;
           continue;
         }
-        sender.device.send(sender.conversationId, Math.round(scheduledUs), command.bodyBytes);
+        sender.device.send(sender.conversationId, scheduledUs, command.bodyBytes);
         if (sender.device.inFlight > result.maxInFlight) result.maxInFlight = sender.device.inFlight;
       }
       if (result.issued >= total) {

@@ -11,6 +11,8 @@ const devices = new Map<number, Device>();
 const recorder = new Recorder();
 const tally: DeviceTally = {
   events: 0,
+  duplicates: 0,
+  gaps: 0,
   receipts: 0,
   goAways: new Map(),
   closes: new Map(),
@@ -89,6 +91,8 @@ async function run(command: Command): Promise<CommandResults[Command["kind"]]> {
       const result: Tally = {
         open: [...devices.values()].filter((d) => d.state === "live").length,
         events: tally.events,
+        duplicates: tally.duplicates,
+        gaps: tally.gaps,
         receipts: tally.receipts,
         goAways: asRecord(tally.goAways),
         closes: asRecord(tally.closes),

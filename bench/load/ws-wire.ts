@@ -36,6 +36,7 @@ export function openWsWire(target: WireTarget, events: WireEvents): Wire {
       if (socket.readyState === WebSocket.OPEN) socket.close(1000, "client done");
     },
     destroy() {
+      reason ||= "dropped by the client";
       socket.terminate();
     },
   };

@@ -14,7 +14,7 @@ interface Snapshot {
 export interface HeapSummary {
   totalBytes: number;
   /** Constructor name → [count, self bytes]. */
-  byConstructor: Record<string, [number, number]>;
+  byConstructor: Map<string, [number, number]>;
   deviceSessions: number;
   /** Mean bytes held only by one DeviceSession. */
   ownedPerSession: number;
@@ -51,7 +51,7 @@ export function summarizeHeap(file: string): HeapSummary {
     retainers[to] = (retainers[to] as number) + 1;
   }
 
-  const byConstructor: Record<string, [number, number]> = {};
+  const byConstructor = new Map<string, [number, number]>();
   let totalBytes = 0;
   const sessions: number[] = [];
   for (let i = 0; i < count; i++) {
@@ -60,8 +60,8 @@ export function summarizeHeap(file: string): HeapSummary {
       type === "object" || type === "closure" ? (snap.strings[snap.nodes[i * nf + nameAt] as number] as string) : `(${type})`;
     const size = snap.nodes[i * nf + selfAt] as number;
     totalBytes += size;
-    const entry = byConstructor[name] ?? [0, 0];
-    byConstructor[name] = entry;
+    const entry = byConstructor.get(name) ?? [0, 0];
+    byConstructor.set(name, entry);
     entry[0]++;
     entry[1] += size;
     if (name === "DeviceSession" && type === "object") sessions.push(i);
@@ -101,8 +101,8 @@ export function perSessionGrowth(
   top = 15,
 ): [string, number, number][] {
   const rows: [string, number, number][] = [];
-  for (const [name, [n, bytes]] of Object.entries(after.byConstructor)) {
-    const [n0, bytes0] = before.byConstructor[name] ?? [0, 0];
+  for (const [name, [n, bytes]] of after.byConstructor) {
+    const [n0, bytes0] = before.byConstructor.get(name) ?? [0, 0];
     rows.push([name, Math.round(((n - n0) / sessions) * 100) / 100, Math.round((bytes - bytes0) / sessions)]);
   }
   return rows.sort((a, b) => b[2] - a[2]).slice(0, top);

@@ -13,6 +13,7 @@ import { ConversationService } from "../../gen/parley/v1/conversations_pb.js";
 import { IdentityService } from "../../gen/parley/v1/identity_pb.js";
 import { MessagingService } from "../../gen/parley/v1/messaging_pb.js";
 import type { startCluster as StartCluster } from "../../scripts/cluster/launcher.ts";
+import { coresOver } from "../core/meter.ts";
 import { track } from "../core/processes.ts";
 import { progress } from "../core/progress.ts";
 import type { ServerOptions } from "./parley.ts";
@@ -74,13 +75,17 @@ export async function startEngines(options: ServerOptions): Promise<Target> {
   const messaging = createClient(MessagingService, messagingTransport);
   const runTag = String(randomInt(0, 10_000)).padStart(4, "0");
   let signedIn = 0;
+  const serverPids = () => [...[...cluster.processes.values()].map((p) => p.child.pid as number), ...enginePids()];
+  // The JVMs are never idle: "quiet" is measured against the cluster's own idle baseline.
+  const idle = await coresOver(serverPids, 5_000);
+  progress("engines", { step: "cluster up", idleCores: Math.round(idle * 100) / 100 });
   return {
     kind: "parley-engines",
     label: "Parley (engines cluster)",
     grpcUrls: cluster.urls("gateway"),
     wsUrl: undefined,
-    quietCores: 0.8,
-    serverPids: () => [...[...cluster.processes.values()].map((p) => p.child.pid as number), ...enginePids()],
+    quietCores: idle + 0.25,
+    serverPids,
     heap: async () => undefined,
     async accounts(n) {
       const phones = Array.from({ length: n }, (_, i) => `+1998${runTag}${String(signedIn + i).padStart(6, "0")}`);

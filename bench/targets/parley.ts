@@ -52,6 +52,7 @@ export async function startParley(accountsNeeded: number, options: ServerOptions
   return {
     kind: "parley",
     label: "Parley (embedded)",
+    metricsPort,
     grpcUrls: [url],
     wsUrl: `ws://127.0.0.1:${server.listening.wsPort}/v1/session`,
     quietCores: 0.15,

@@ -18,6 +18,8 @@ export interface Target {
   grpcUrls: string[];
   /** ws://host:port/v1/session, when the target serves the WebSocket stream. */
   wsUrl: string | undefined;
+  /** The server's Prometheus port, when it has one. */
+  metricsPort?: number;
   /** Below this CPU use (cores) the server counts as quiet between steps. */
   quietCores: number;
   /** Processes whose CPU and RSS count as the server's. */
