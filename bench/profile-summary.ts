@@ -32,4 +32,8 @@ for (const file of files) {
   }
   console.log("\n  self ms   busy %  area");
   for (const a of summary.areas) console.log(`  ${String(a.ms).padStart(7)}  ${a.percent.toFixed(1).padStart(6)}  ${a.name}`);
+  console.log("\n  incl ms   busy %  Parley function (where), with everything it calls");
+  for (const f of summary.parley) {
+    console.log(`  ${String(f.ms).padStart(7)}  ${f.percent.toFixed(1).padStart(6)}  ${f.name} (${f.where})`);
+  }
 }

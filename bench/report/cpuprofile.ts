@@ -1,11 +1,13 @@
 // Where a process spent its CPU, from a V8 .cpuprofile (node --cpu-prof): self time per function
 // (the time of samples whose top frame is that function) and per area (a Parley directory, a
-// package, Node's internals), both as milliseconds and shares of the busy (non-idle) time.
+// package, Node's internals), and Parley's own functions by inclusive time (samples with the
+// function anywhere on the stack), as milliseconds and shares of the busy (non-idle) time.
 import { readFileSync } from "node:fs";
 
 interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
 }
 
 interface CpuProfile {
@@ -27,6 +29,8 @@ export interface CpuSummary {
   idleMs: number;
   functions: SelfTime[];
   areas: SelfTime[];
+  /** Parley's own functions (services/) by inclusive time: the function and what it calls. */
+  parley: SelfTime[];
 }
 
 const repo = new URL("../../", import.meta.url).href;
@@ -92,5 +96,30 @@ export function summarizeProfile(file: string, top = 25): CpuSummary {
     idleMs: Math.round(idleUs / 1000),
     functions: finish([...functions.values()]),
     areas: finish([...areas.values()]),
+    parley: finish(inclusiveParley(profile, byId, selfByNode)),
   };
+}
+
+/** Inclusive time of functions in services/, each counted once per stack (recursion is not double-counted). */
+function inclusiveParley(profile: CpuProfile, byId: Map<number, ProfileNode>, selfByNode: Map<number, number>): SelfTime[] {
+  const parent = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+  const totals = new Map<string, SelfTime>();
+  for (const [leaf, us] of selfByNode) {
+    if ((byId.get(leaf) as ProfileNode).callFrame.functionName === "(idle)") continue;
+    const seen = new Set<string>();
+    for (let id: number | undefined = leaf; id !== undefined; id = parent.get(id)) {
+      const frame = (byId.get(id) as ProfileNode).callFrame;
+      const where = place(frame.url);
+      if (!where.startsWith("services/")) continue;
+      const name = frame.functionName || "(anonymous)";
+      const key = `${name}|${where}|${frame.lineNumber}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const entry = totals.get(key) ?? { name, where: `${where}:${frame.lineNumber + 1}`, ms: 0, percent: 0 };
+      entry.ms += us / 1000;
+      totals.set(key, entry);
+    }
+  }
+  return [...totals.values()];
 }
