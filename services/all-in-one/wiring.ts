@@ -1,8 +1,8 @@
 // Builds every service of the all-in-one process over the embedded adapters and returns the
-// Connect routes. The gateway reaches messaging through Connect's in-process router transport,
-// exactly as it would through gRPC in distributed mode.
+// Connect routes. The gateway reaches messaging through a typed client that calls its handlers in
+// this process (the same Client interface it uses over gRPC in distributed mode).
 import type { DatabaseSync } from "node:sqlite";
-import { type ConnectRouter, createClient, createRouterTransport, type Interceptor } from "@connectrpc/connect";
+import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { ServerReflection } from "../../gen/grpc/reflection/v1/reflection_pb.js";
 import { ConversationService } from "../../gen/parley/v1/conversations_pb.js";
@@ -50,6 +50,7 @@ import { MemoryRateLimiter } from "../shared/adapters/memory-rate-limit.ts";
 import { createAuthInterceptor } from "../shared/auth.ts";
 import type { Clock, IdGenerator } from "../shared/clock.ts";
 import { createErrorInterceptor } from "../shared/error-interceptor.ts";
+import { createLocalClient } from "../shared/local-client.ts";
 import type { Logger } from "../shared/logger.ts";
 import type { Metrics } from "../shared/metrics.ts";
 import type { ParleyConfig } from "./config.ts";
@@ -112,11 +113,8 @@ export function wireServices(deps: WiringDeps) {
     createAuthInterceptor(identity.authenticator),
   ];
 
-  // The gateway calls messaging through the in-process transport, with the device's own token.
-  const internalMessaging = createClient(
-    MessagingService,
-    createRouterTransport((router) => router.service(MessagingService, messaging.messagingService), { router: { interceptors } }),
-  );
+  // The gateway calls messaging's handlers directly, with the device's own token checked per call.
+  const internalMessaging = createLocalClient(MessagingService, messaging.messagingService, identity.authenticator);
   // The gateway records its streams here so push can tell which devices are connected.
   const localRoutes = new MemoryRouteRegistry(clock);
   // Presence and typing ride on the gateway's streams (in-memory state, in-process signals).

@@ -22,8 +22,36 @@ export interface TokenIssuer {
   hashCode(phoneNumber: string, code: string): string;
 }
 
+/** How many verified tokens are remembered (about 200 bytes each). */
+const verifiedCacheSize = 100_000;
+
 export function createTokenIssuer(options: { secret: Uint8Array; clock: Clock; accessTtlMs: number }): TokenIssuer {
   const { secret, clock } = options;
+  /** Verified claims by token, oldest first; bounded so a flood of distinct tokens cannot grow it. */
+  const verified = new Map<string, AccessClaims>();
+
+  async function verifySignature(token: string): Promise<AccessClaims> {
+    try {
+      const { payload } = await jwtVerify(token, secret, {
+        issuer: "parley",
+        algorithms: ["HS256"],
+        currentDate: new Date(clock.now()),
+        clockTolerance: 0,
+      });
+      if (typeof payload.sub !== "string" || typeof payload.did !== "string" || typeof payload.exp !== "number") {
+        throw unauthenticated("TOKEN_INVALID", "access token is malformed");
+      }
+      // jose compares whole seconds; the lifetime is enforced to the millisecond here.
+      const expiresAt = payload.exp * 1000;
+      if (expiresAt <= clock.now()) throw unauthenticated("TOKEN_EXPIRED", "access token expired; refresh it");
+      return { userId: payload.sub, deviceId: payload.did, expiresAt };
+    } catch (error) {
+      if (error instanceof joseErrors.JWTExpired) throw unauthenticated("TOKEN_EXPIRED", "access token expired; refresh it");
+      if (error instanceof joseErrors.JOSEError) throw unauthenticated("TOKEN_INVALID", "access token is not valid");
+      throw error;
+    }
+  }
+
   return {
     async issueAccess(userId, deviceId) {
       const expiresAt = clock.now() + options.accessTtlMs;
@@ -37,25 +65,18 @@ export function createTokenIssuer(options: { secret: Uint8Array; clock: Clock; a
       return { token, expiresAt };
     },
     async verifyAccess(token) {
-      try {
-        const { payload } = await jwtVerify(token, secret, {
-          issuer: "parley",
-          algorithms: ["HS256"],
-          currentDate: new Date(clock.now()),
-          clockTolerance: 0,
-        });
-        if (typeof payload.sub !== "string" || typeof payload.did !== "string" || typeof payload.exp !== "number") {
-          throw unauthenticated("TOKEN_INVALID", "access token is malformed");
-        }
-        // jose compares whole seconds; the lifetime is enforced to the millisecond here.
-        const expiresAt = payload.exp * 1000;
-        if (expiresAt <= clock.now()) throw unauthenticated("TOKEN_EXPIRED", "access token expired; refresh it");
-        return { userId: payload.sub, deviceId: payload.did, expiresAt };
-      } catch (error) {
-        if (error instanceof joseErrors.JWTExpired) throw unauthenticated("TOKEN_EXPIRED", "access token expired; refresh it");
-        if (error instanceof joseErrors.JOSEError) throw unauthenticated("TOKEN_INVALID", "access token is not valid");
-        throw error;
+      // A token's claims never change, so one signature check per token is enough: the gateway
+      // presents the same token on every call it makes for a device. Expiry is checked each time.
+      const known = verified.get(token);
+      if (known) {
+        if (known.expiresAt > clock.now()) return known;
+        verified.delete(token);
+        throw unauthenticated("TOKEN_EXPIRED", "access token expired; refresh it");
       }
+      const claims = await verifySignature(token);
+      if (verified.size >= verifiedCacheSize) verified.delete(verified.keys().next().value as string);
+      verified.set(token, claims);
+      return claims;
     },
     newRefreshToken: () => randomBytes(32).toString("base64url"),
     hashRefreshToken: (token) => createHash("sha256").update(token).digest("base64url"),

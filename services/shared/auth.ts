@@ -1,7 +1,13 @@
 // Authentication for every RPC: one interceptor reads the bearer token, an Authenticator checks
 // it, and handlers read the caller from the context values.
 import { createHmac, timingSafeEqual } from "node:crypto";
-import { createContextKey, type HandlerContext, type Interceptor } from "@connectrpc/connect";
+import {
+  type ContextValues,
+  createContextKey,
+  createContextValues,
+  type HandlerContext,
+  type Interceptor,
+} from "@connectrpc/connect";
 import { unauthenticated } from "./errors.ts";
 
 export interface Caller {
@@ -61,12 +67,23 @@ export function createAuthInterceptor(authenticator: Authenticator, options: { i
       }
       return next(req);
     }
-    const header = req.header.get("authorization") ?? "";
-    const match = /^Bearer ([^\s]+)$/i.exec(header);
-    if (!match?.[1]) throw unauthenticated("TOKEN_MISSING", "authorization: Bearer <access token> is required");
-    req.contextValues.set(callerKey, await authenticator.authenticate(match[1]));
+    req.contextValues.set(callerKey, await authenticateHeader(authenticator, req.header.get("authorization")));
     return next(req);
   };
+}
+
+/** Resolves the caller named by an `authorization: Bearer <token>` header value. */
+export async function authenticateHeader(authenticator: Authenticator, header: string | null): Promise<Caller> {
+  const match = /^Bearer ([^\s]+)$/i.exec(header ?? "");
+  if (!match?.[1]) throw unauthenticated("TOKEN_MISSING", "authorization: Bearer <access token> is required");
+  return authenticator.authenticate(match[1]);
+}
+
+/** Context values for a handler called as this caller (what the interceptor sets). */
+export function contextValuesFor(caller: Caller): ContextValues {
+  const values = createContextValues();
+  values.set(callerKey, caller);
+  return values;
 }
 
 /** The authenticated caller of this request (the interceptor guarantees one for non-public RPCs). */
