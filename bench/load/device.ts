@@ -17,6 +17,8 @@ export interface DeviceSpec {
 
 /** Counters shared by the devices of one worker. */
 export interface DeviceTally {
+  /** Every server frame of every kind. */
+  frames: number;
   events: number;
   /** Events received again on the same stream (sequence not above the highest held). */
   duplicates: number;
@@ -35,6 +37,12 @@ export interface DeviceContext {
   /** Asks for this device's cumulative ack to be written soon (acks are batched per tick). */
   wantAck(device: Device): void;
 }
+
+/**
+ * Makes client message ids unique across workers and runs: the same device index in a later pool
+ * must not repeat an earlier id, or the server rightly answers with the stored message (a retry).
+ */
+const runTag = `${process.pid.toString(36)}${Math.floor(Math.random() * 36 ** 4).toString(36)}`;
 
 const bump = (map: Map<string | number, number>, key: string | number) => map.set(key, (map.get(key) ?? 0) + 1);
 
@@ -80,7 +88,10 @@ export class Device implements FrameHandler {
     this.#held.clear();
     const settled = new Promise<boolean>((resolve) => (this.#onSettled = resolve));
     const events = {
-      onFrame: (frame: Uint8Array) => dispatchServerFrame(frame, this),
+      onFrame: (frame: Uint8Array) => {
+        this.#ctx.tally.frames++;
+        dispatchServerFrame(frame, this);
+      },
       onClose: (reason: string) => this.#closed(reason),
     };
     const target = this.spec.target;
@@ -92,7 +103,7 @@ export class Device implements FrameHandler {
   send(conversationId: string, sentUs: number, bodyBytes: number): void {
     const stamp: Stamp = { sentUs, sender: this.spec.index, number: ++this.#number };
     this.#sentQueue.push(sentUs);
-    this.#wire?.write(sendFrame(conversationId, `b${stamp.sender}-${stamp.number}`, stampBody(stamp, bodyBytes)));
+    this.#wire?.write(sendFrame(conversationId, `b${runTag}-${stamp.sender}-${stamp.number}`, stampBody(stamp, bodyBytes)));
   }
 
   heartbeat(): void {

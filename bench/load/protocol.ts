@@ -65,6 +65,7 @@ export interface TrafficResult {
 
 export interface Tally {
   open: number;
+  frames: number;
   events: number;
   duplicates: number;
   gaps: number;

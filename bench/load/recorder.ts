@@ -54,6 +54,7 @@ export class Recorder {
     this.#sendResult.recordValue(Math.max(1, nowUs() - sentUs));
   }
 
+  /** Ends the window: copies that land after this belong to no step (late ones are lost, not moved). */
   snapshot(): RecorderSnapshot {
     const snapshot = {
       latency: hdr.encodeIntoCompressedBase64(this.#latency),
@@ -64,7 +65,9 @@ export class Recorder {
     this.#latency.reset();
     this.#sendResult.reset();
     this.#copies = 0;
-    this.#perMessage = this.#perMessage ? new Map() : undefined;
+    this.#fromUs = 0;
+    this.#toUs = 0;
+    this.#perMessage = undefined;
     return snapshot;
   }
 }

@@ -10,6 +10,7 @@ import { runTraffic } from "./schedule.ts";
 const devices = new Map<number, Device>();
 const recorder = new Recorder();
 const tally: DeviceTally = {
+  frames: 0,
   events: 0,
   duplicates: 0,
   gaps: 0,
@@ -90,6 +91,7 @@ async function run(command: Command): Promise<CommandResults[Command["kind"]]> {
     case "tally": {
       const result: Tally = {
         open: [...devices.values()].filter((d) => d.state === "live").length,
+        frames: tally.frames,
         events: tally.events,
         duplicates: tally.duplicates,
         gaps: tally.gaps,

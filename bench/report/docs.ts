@@ -138,6 +138,21 @@ function profilesBlock(run: RunResult): string {
   return lines.join("\n");
 }
 
+/**
+ * Hand-written reading of one run (bench/report/findings.md), included only when its first line
+ * names this run's results file, so an analysis never sits under figures it was not written for.
+ */
+function findings(resultsFile: string): string {
+  let text: string;
+  try {
+    text = readFileSync(new URL("./findings.md", import.meta.url), "utf8");
+  } catch {
+    return "";
+  }
+  const [first, ...rest] = text.split("\n");
+  return first?.includes(resultsFile) ? rest.join("\n") : "";
+}
+
 export async function writeDocs(run: RunResult, resultsPath: string): Promise<void> {
   const resultsFile = relative(repoRoot, resultsPath);
   const charts = await writeCharts(run, chartDir);
@@ -151,6 +166,7 @@ export async function writeDocs(run: RunResult, resultsPath: string): Promise<vo
     for (const r of results) parts.push(scenarioBlock(r));
   }
   parts.push(profilesBlock(run));
+  parts.push(findings(resultsFile));
   writeFileSync(
     docFile,
     `${parts

@@ -39,8 +39,11 @@ export async function climb(
   const steps: StepOutcome[] = [];
   let knee: StepOutcome | undefined;
   let kneeRate = 0;
-  // A first, unrecorded step warms up the JIT of the server and of the load workers.
-  await runStep(pool, target, { ...plan, rate: ladder.startRate, timing: { warmupMs: 2_000, measureMs: 500, drainMs: 500 } });
+  // A first, unrecorded step warms up the JIT of the server and of the load workers (not worth it
+  // for a single step).
+  if (ladder.maxRate > ladder.startRate) {
+    await runStep(pool, target, { ...plan, rate: ladder.startRate, timing: { warmupMs: 2_000, measureMs: 500, drainMs: 500 } });
+  }
   let stopped: string | undefined;
   for (let rate = ladder.startRate; rate <= ladder.maxRate; rate = Math.round(rate * ladder.factor * 100) / 100) {
     if (steps.length > 0 && performance.now() - began > ladder.budget.ladderMs) {

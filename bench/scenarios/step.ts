@@ -173,6 +173,7 @@ export function sumTally(tallies: Tally[]): Tally {
   };
   return {
     open: tallies.reduce((a, t) => a + t.open, 0),
+    frames: tallies.reduce((a, t) => a + t.frames, 0),
     events: tallies.reduce((a, t) => a + t.events, 0),
     duplicates: tallies.reduce((a, t) => a + t.duplicates, 0),
     gaps: tallies.reduce((a, t) => a + t.gaps, 0),

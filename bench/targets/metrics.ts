@@ -2,7 +2,9 @@
 // during a measurement, since a scrape costs the server CPU.
 
 export async function scrape(port: number): Promise<Map<string, number>> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  // A saturated server may take long to answer; the bench does not wait for it.
+  const response = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(3_000) });
+  const text = await response.text();
   const values = new Map<string, number>();
   for (const line of text.split("\n")) {
     if (line === "" || line.startsWith("#")) continue;

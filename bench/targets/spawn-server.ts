@@ -41,14 +41,18 @@ export async function spawnServer(options: {
   child.stderr?.on("data", (chunk) => {
     stderr = (stderr + chunk).slice(-4000);
   });
-  let warnings = 0;
+  // Server warnings and errors are shown while they happen, the first three of each kind.
+  const seen = new Map<string, number>();
   const listening = await new Promise<Record<string, unknown>>((resolve, reject) => {
     createInterface({ input: child.stdout as NodeJS.ReadableStream }).on("line", (line) => {
       if (line.includes('"parley listening"')) resolve(JSON.parse(line));
       for (const watch of options.watch ?? []) if (line.includes(watch.contains)) watch.onLine(JSON.parse(line));
-      // Server errors are shown (a few) so a broken run is visible while it happens.
-      if ((line.includes('"level":"error"') || line.includes('"level":"warn"')) && warnings++ < 20) {
-        progress("server-log", { server: options.name, line: line.slice(0, 300) });
+      if (line.includes('"level":"error"') || line.includes('"level":"warn"')) {
+        const kind = /"msg":"([^"]*)"/.exec(line)?.[1] ?? "?";
+        const count = (seen.get(kind) ?? 0) + 1;
+        seen.set(kind, count);
+        if (count <= 3) progress("server-log", { server: options.name, line: line.slice(0, 300) });
+        else if (count === 4) progress("server-log", { server: options.name, note: `more "${kind}" lines are not shown` });
       }
     });
     exited.then((code) => reject(new Error(`${options.name} exited (${code}) before listening:\n${stderr}`)));
