@@ -57,21 +57,21 @@ const quick: Profile = {
   trafficWorkers: 2,
   devicesPerWorker: 5_000,
   bodyBytes: 100,
-  oneToOne: { pairs: 100, startRate: { parley: 100, relay: 200 }, factor: 2, maxRate: 51_200 },
+  oneToOne: { pairs: 100, startRate: { parley: 100, relay: 400 }, factor: 2, maxRate: 51_200 },
   group: {
     runs: [
       { size: 250, transports: ["grpc", "ws"], relay: true, maxRate: 1_024 },
       { size: 1000, transports: ["grpc"], relay: false, maxRate: 1 },
     ],
     senders: 10,
-    startRate: { parley: 1, relay: 8 },
+    startRate: { parley: 1, relay: 16 },
     factor: 2,
     relayMaxRate: 1_024,
   },
-  idle: { levels: [5_000, 10_000], settleMs: 3_000, heartbeatSessions: 10_000, heartbeatWindowMs: 30_000 },
+  idle: { levels: [5_000, 10_000], settleMs: 2_000, heartbeatSessions: 10_000, heartbeatWindowMs: 30_000 },
   storm: { devices: 10_000, pairs: 1_000, spreadMs: 10_000, timeoutMs: 60_000 },
   catchUp: { conversations: 100, perConversation: 100, repeats: 2 },
-  engines: { oneToOneRate: 1_000, sustainMs: 15_000, groupSizes: [250], groupRate: 4 },
+  engines: { oneToOneRate: 1_000, sustainMs: 10_000, groupSizes: [250], groupRate: 4 },
 };
 
 const full: Profile = {

@@ -17,7 +17,7 @@ async function seedHistory(target: Target, peers: Account[], conversations: stri
   const jobs = conversations.flatMap((c, i) => Array.from({ length: perConversation }, (_, n) => [i, c, n] as const));
   let next = 0;
   await Promise.all(
-    Array.from({ length: 32 }, async () => {
+    Array.from({ length: 64 }, async () => {
       while (next < jobs.length) {
         const [i, conversation, n] = jobs[next++] as (typeof jobs)[number];
         await target.sendUnary(peers[i] as Account, conversation, `seed-${i}-${n}`, `history message ${n} of conversation ${i}`);
@@ -67,7 +67,7 @@ export async function catchUpOn(target: Target, ctx: BenchContext, name: string)
       figure("Connect → CaughtUp, median", Math.round(median * 1000) / 1000, "s", goal),
       figure("Connect → CaughtUp, best", Math.round(best * 1000) / 1000, "s"),
       figure("events replayed per catch-up", Number(result.steps[0]?.["events replayed"] ?? 0), "events"),
-      figure("history seeding rate (unary SendMessage, 32 in flight)", Math.round(seedRate), "msgs/s"),
+      figure("history seeding rate (unary SendMessage, 64 in flight)", Math.round(seedRate), "msgs/s"),
     );
     result.notes.push(
       `${count} conversations × ${perConversation} messages, plus each conversation's creation event; window 1024, the device acks every event as it arrives.`,
