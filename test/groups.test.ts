@@ -476,8 +476,10 @@ describe("validation and outsiders", () => {
       ],
       ["malformed conversation", c.listBannedMembers({ conversationId: "x" }, as(owner)), "MALFORMED_ID", "conversation_id"],
     ];
-    for (const [name, call, reason, field] of cases) {
-      assert.deepEqual(await refusal(call), ["InvalidArgument", reason, field], name);
+    // Every call is already in flight: take each refusal now, so none rejects unobserved.
+    const refusals = cases.map(([name, call, reason, field]) => [name, refusal(call), reason, field] as const);
+    for (const [name, outcome, reason, field] of refusals) {
+      assert.deepEqual(await outcome, ["InvalidArgument", reason, field], name);
     }
     assert.deepEqual(await refusal(c.changeMemberRole({ conversationId: id, userId: randomUUID(), role: 2 }, as(owner))), [
       "NotFound",

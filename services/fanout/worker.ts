@@ -11,6 +11,7 @@ import type { ConversationStore, MemberRecord } from "../messaging/ports.ts";
 import { createLogger, type Logger } from "../shared/logger.ts";
 import type { Metrics } from "../shared/metrics.ts";
 import { withSpanFromHeaders } from "../shared/tracing.ts";
+import { MemberCache } from "./member-cache.ts";
 import type { DeliveryRouter } from "./ports.ts";
 
 export interface FanoutSettings {
@@ -20,11 +21,25 @@ export interface FanoutSettings {
   batchSize: number;
   /** Batches in flight at once per event. */
   concurrency: number;
+  /**
+   * Receipt watermarks are pushed live only in conversations with at most this many members. In a
+   * larger group every member's ack would reach every member (members squared frames per message);
+   * there members read the watermarks with GetConversation instead.
+   */
+  liveReceiptsMaxMembers: number;
 }
 
-export const defaultFanoutSettings: FanoutSettings = { batchThreshold: 100, batchSize: 100, concurrency: 4 };
+export const defaultFanoutSettings: FanoutSettings = {
+  batchThreshold: 100,
+  batchSize: 100,
+  concurrency: 4,
+  liveReceiptsMaxMembers: 100,
+};
 
-/** PARLEY_FANOUT_BATCH_THRESHOLD, PARLEY_FANOUT_BATCH_SIZE, PARLEY_FANOUT_CONCURRENCY (positive integers). */
+/**
+ * PARLEY_FANOUT_BATCH_THRESHOLD, PARLEY_FANOUT_BATCH_SIZE, PARLEY_FANOUT_CONCURRENCY,
+ * PARLEY_LIVE_RECEIPTS_MAX_MEMBERS (positive integers).
+ */
 export function fanoutSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): FanoutSettings {
   const positive = (name: string, fallback: number) => {
     const raw = env[name];
@@ -38,6 +53,7 @@ export function fanoutSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Fan
     batchThreshold: positive("PARLEY_FANOUT_BATCH_THRESHOLD", d.batchThreshold),
     batchSize: positive("PARLEY_FANOUT_BATCH_SIZE", d.batchSize),
     concurrency: positive("PARLEY_FANOUT_CONCURRENCY", d.concurrency),
+    liveReceiptsMaxMembers: positive("PARLEY_LIVE_RECEIPTS_MAX_MEMBERS", d.liveReceiptsMaxMembers),
   };
 }
 
@@ -79,6 +95,7 @@ export function createFanoutWorker(deps: {
   const settings = deps.settings ?? fanoutSettingsFromEnv();
   const logger = (deps.logger ?? createLogger({ level: "error" })).child({ component: "fanout" });
   const events = strategyCounter(deps.metrics);
+  const members = new MemberCache(deps.store);
 
   async function deliver(recipients: string[], event: ConversationEvent): Promise<void> {
     const strategy = strategyFor(recipients.length, settings);
@@ -112,14 +129,17 @@ export function createFanoutWorker(deps: {
         deps.bus.subscribe("conversation-events", "fanout", (event, _key, headers) =>
           // The span continues the sender's trace from the message headers.
           withSpanFromHeaders("conversation-events consume", headers, async () => {
-            const members = await deps.store.members(event.conversationId);
-            await deliver(recipientsAt(members, event.sequence), event);
+            await deliver(recipientsAt(await members.forEvent(event), event.sequence), event);
           }),
         ),
         deps.bus.subscribe("receipts", "fanout", async (receipt) => {
-          const members = await deps.store.members(receipt.conversationId);
+          // A large group known from its events is skipped without a read.
+          if ((members.knownSize(receipt.conversationId) ?? 0) > settings.liveReceiptsMaxMembers) return;
+          // Receipts are not ordered with membership events, so who is in gets a fresh read.
+          const current = (await deps.store.members(receipt.conversationId)).filter((m) => m.leftAtSeq === null);
+          if (current.length > settings.liveReceiptsMaxMembers) return;
           await deps.router.deliverReceipt(
-            members.filter((m) => m.leftAtSeq === null).map((m) => m.userId),
+            current.map((m) => m.userId),
             receipt,
           );
         }),

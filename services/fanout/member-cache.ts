@@ -1,0 +1,55 @@
+// The fanout worker's memory of who is in a conversation, so a busy group costs one member read
+// per membership change instead of one per event. Safe because every membership change is itself
+// an event in the conversation's order, which the worker sees in order: a cached read stays right
+// until the next non-message event, and any gap in the sequence (events handled by another worker
+// after a rebalance, say) drops the entry. recipientsAt() then picks members by sequence.
+import type { ConversationEvent } from "../../gen/parley/v1/events_pb.js";
+import type { ConversationStore, MemberRecord } from "../messaging/ports.ts";
+
+interface Entry {
+  members: MemberRecord[];
+  /** Members not removed at the time of the read. */
+  currentCount: number;
+  /** The last event of the conversation this worker handled. */
+  lastSequence: bigint;
+}
+
+export class MemberCache {
+  readonly #store: ConversationStore;
+  readonly #capacity: number;
+  /** Least recently used first. */
+  readonly #entries = new Map<string, Entry>();
+
+  constructor(store: ConversationStore, capacity = 1_000) {
+    this.#store = store;
+    this.#capacity = capacity;
+  }
+
+  /** The members to fan this event out to (current and former: filter with recipientsAt). */
+  async forEvent(event: ConversationEvent): Promise<MemberRecord[]> {
+    const id = event.conversationId;
+    const entry = this.#entries.get(id);
+    this.#entries.delete(id);
+    const continuous = entry !== undefined && event.sequence <= entry.lastSequence + 1n;
+    if (continuous && event.body.case === "message") {
+      if (event.sequence > entry.lastSequence) entry.lastSequence = event.sequence;
+      this.#entries.set(id, entry);
+      return entry.members;
+    }
+    const members = await this.#store.members(id);
+    this.#remember(id, { members, currentCount: currentCount(members), lastSequence: event.sequence });
+    return members;
+  }
+
+  /** How many current members the conversation had at this worker's last read, if it holds one. */
+  knownSize(conversationId: string): number | undefined {
+    return this.#entries.get(conversationId)?.currentCount;
+  }
+
+  #remember(id: string, entry: Entry): void {
+    this.#entries.set(id, entry);
+    if (this.#entries.size > this.#capacity) this.#entries.delete(this.#entries.keys().next().value as string);
+  }
+}
+
+const currentCount = (members: MemberRecord[]) => members.filter((m) => m.leftAtSeq === null).length;
