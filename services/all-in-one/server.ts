@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createMemoryBus } from "../bus/adapters/memory.ts";
-import { inProcessSessionOpener } from "../gateway/websocket/opener.ts";
+import { directSessionOpener } from "../gateway/websocket/opener.ts";
 import { serveWebSocket } from "../gateway/websocket/server.ts";
 import { createHealthState } from "../health/service.ts";
 import { LogCodeSender } from "../identity/adapters/log-code-sender.ts";
@@ -78,7 +78,7 @@ export async function startParley(config: ParleyConfig, overrides: StartOverride
       ? await serveWebSocket({
           host: config.host,
           port: config.wsPort,
-          open: inProcessSessionOpener(wiring.routes, wiring.interceptors),
+          open: directSessionOpener(wiring.sessions.service, wiring.sessions.authenticator),
           logger,
         })
       : undefined;

@@ -207,5 +207,12 @@ export function wireServices(deps: WiringDeps) {
     },
   };
 
-  return { routes, interceptors, registry: gateway.registry, fanout: workers };
+  return {
+    routes,
+    interceptors,
+    registry: gateway.registry,
+    fanout: workers,
+    /** What the WebSocket transport calls directly: the session handler and the token check. */
+    sessions: { service: gateway.sessionService, authenticator: identity.authenticator },
+  };
 }

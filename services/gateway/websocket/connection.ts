@@ -1,16 +1,16 @@
 // One WebSocket connection: waits for Hello with its access token, then pipes binary frames
 // between the socket and a device stream. Anything a client does wrong closes only its socket.
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { create, fromBinary } from "@bufbuild/protobuf";
 import type { RawData, WebSocket } from "ws";
 import {
   type ConnectRequest,
   ConnectRequestSchema,
   type ConnectResponse,
-  ConnectResponseSchema,
   GoAwayReason,
 } from "../../../gen/parley/v1/session_pb.js";
 import type { Logger } from "../../shared/logger.ts";
 import { CloseCode, closeFor, trimReason } from "./close-codes.ts";
+import { encodeResponse } from "./encode.ts";
 import { InboundFrames } from "./inbound.ts";
 import type { SessionOpener } from "./opener.ts";
 
@@ -90,7 +90,7 @@ async function pipe(socket: WebSocket, responses: AsyncIterable<ConnectResponse>
   for await (const response of responses) {
     if (socket.readyState !== socket.OPEN) break;
     if (response.frame.case === "goAway") goAway = response.frame.value.reason;
-    const bytes = toBinary(ConnectResponseSchema, response);
+    const bytes = encodeResponse(response);
     if (socket.bufferedAmount > sendHighWater) await new Promise<void>((resolve) => socket.send(bytes, () => resolve()));
     else socket.send(bytes);
   }

@@ -1,8 +1,16 @@
-// How a WebSocket connection reaches the session logic: through the very SessionService handler
-// gRPC clients use, over Connect's in-process router transport, with the same interceptors (the
-// Authenticator, error mapping). One handler, one registry, so both transports behave alike.
-import { type ConnectRouter, createClient, createRouterTransport, type Interceptor } from "@connectrpc/connect";
-import { type ConnectRequest, type ConnectResponse, SessionService } from "../../../gen/parley/v1/session_pb.js";
+// How a WebSocket connection reaches the session logic: the very SessionService handler gRPC
+// clients use, called in this process with the caller the Authenticator resolves from the Hello's
+// token. One handler, one registry, so both transports behave alike; no router transport between
+// them, so each frame is encoded once, for the socket.
+import { create } from "@bufbuild/protobuf";
+import { createHandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import {
+  type ConnectRequest,
+  type ConnectResponse,
+  ConnectResponseSchema,
+  SessionService,
+} from "../../../gen/parley/v1/session_pb.js";
+import { type Authenticator, contextValuesFor } from "../../shared/auth.ts";
 
 /** Opens a device stream for a bearer token; the stream ends when `signal` aborts. */
 export type SessionOpener = (
@@ -11,8 +19,19 @@ export type SessionOpener = (
   signal: AbortSignal,
 ) => AsyncIterable<ConnectResponse>;
 
-export function inProcessSessionOpener(routes: (router: ConnectRouter) => void, interceptors: Interceptor[]): SessionOpener {
-  const client = createClient(SessionService, createRouterTransport(routes, { router: { interceptors } }));
-  return (accessToken, requests, signal) =>
-    client.connect(requests, { headers: { authorization: `Bearer ${accessToken}` }, signal });
+export function directSessionOpener(service: ServiceImpl<typeof SessionService>, authenticator: Authenticator): SessionOpener {
+  const method = SessionService.method.connect;
+  return async function* open(accessToken, requests, signal) {
+    const caller = await authenticator.authenticate(accessToken);
+    const context = createHandlerContext({
+      service: SessionService,
+      method,
+      protocolName: "websocket",
+      requestMethod: "GET",
+      url: "ws:///v1/session",
+      requestSignal: signal,
+      contextValues: contextValuesFor(caller),
+    });
+    for await (const response of service.connect(requests, context)) yield create(ConnectResponseSchema, response);
+  };
 }
