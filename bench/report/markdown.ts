@@ -23,7 +23,7 @@ export function stepsTable(steps: Step[]): string {
 }
 
 export function formatValue(value: number | null, unit: string): string {
-  if (value === null) return "not measured";
+  if (value === null) return "–";
   const abs = Math.abs(value);
   const text = abs >= 100 ? Math.round(value).toLocaleString("en-US") : abs >= 10 ? value.toFixed(1) : value.toFixed(2);
   return `${text} ${unit}`;
@@ -31,6 +31,7 @@ export function formatValue(value: number | null, unit: string): string {
 
 /** "met (margin …)" or "missed by … (…× the target)". */
 export function verdictText(f: Figure): string {
+  if (f.missing) return f.target ? `❌ not reached: ${f.missing}` : `not reached: ${f.missing}`;
   if (!f.target) return "";
   if (!f.verdict) return "not measured";
   const margin = formatValue(Math.abs(f.verdict.margin), f.unit);

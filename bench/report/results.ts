@@ -26,6 +26,8 @@ export interface Figure {
   target?: TargetSpec;
   verdict?: Verdict;
   note?: string;
+  /** Why there is no value although the scenario ran (the target then counts as missed). */
+  missing?: string;
 }
 
 /** One step of offered load (or one level of sessions). Values in the units named by the key. */
@@ -95,5 +97,15 @@ export function figure(name: string, value: number | null, unit: string, target?
     if (verdict) f.verdict = verdict;
   }
   if (note) f.note = note;
+  return f;
+}
+
+/** A figure the run could not produce because the system never got there (a missed target). */
+export function notReached(name: string, unit: string, target: TargetSpec | undefined, why: string): Figure {
+  const f: Figure = { name, value: null, unit, missing: why };
+  if (target) {
+    f.target = target;
+    f.verdict = { met: false, margin: Number.NaN, ratio: Number.NaN };
+  }
   return f;
 }

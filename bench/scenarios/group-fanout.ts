@@ -5,11 +5,12 @@
 import { type GroupRun, type Profile, targets } from "../config.ts";
 import { LoadPool } from "../load/pool.ts";
 import type { Transport } from "../load/wire.ts";
-import { figure, type ScenarioResult } from "../report/results.ts";
+import { figure, notReached, type ScenarioResult } from "../report/results.ts";
 import type { Account, Target, TargetKind } from "../targets/target.ts";
 import { type BenchContext, deviceSpecs, emptyResult, resetDeviceIndexes, type Scenario } from "./context.ts";
 import { openAll } from "./devices.ts";
-import { climb, type Ladder, saturationNote } from "./ladder.ts";
+import { climb, type Ladder, lowestStep, saturationNote } from "./ladder.ts";
+import { ratioToRelay } from "./one-to-one.ts";
 import { withSystem } from "./systems.ts";
 
 export interface GroupLadderOptions {
@@ -59,22 +60,28 @@ export function groupResult(system: string, size: number, transport: Transport, 
   const result = emptyResult(`group-${size}`, `group fanout to ${size} online members`, system, transport);
   result.steps = [...ladder.steps, ...(ladder.half ? [ladder.half] : [])].map((s) => s.step);
   const knee = ladder.knee;
+  const parley = system.startsWith("Parley");
+  const perCore = transport === "ws" && parley ? targets.groupWsCopiesPerCore : undefined;
+  const lastMember = parley ? targets.groupLastMemberP99 : undefined;
+  const lowest = ladder.steps[0];
   result.figures.push(
-    figure("sustained delivered copies/s (p99 ≤ 50 ms)", knee ? Math.round(knee.copiesPerSecond) : null, "copies/s"),
+    knee
+      ? figure("sustained delivered copies/s (p99 ≤ 50 ms)", Math.round(knee.copiesPerSecond), "copies/s")
+      : notReached("sustained delivered copies/s (p99 ≤ 50 ms)", "copies/s", undefined, lowestStep(ladder)),
     figure("server cores at the sustained rate", knee ? Math.round(knee.serverCores * 100) / 100 : null, "cores"),
-    figure(
-      "copies/s per server core at the sustained rate",
-      knee && knee.serverCores > 0 ? Math.round(knee.copiesPerSecond / knee.serverCores) : null,
-      "copies/s/core",
-      transport === "ws" && system.startsWith("Parley") ? targets.groupWsCopiesPerCore : undefined,
-    ),
-    figure(
-      "last member p99 at half the sustained rate",
-      ladder.half?.lastMemberP99Ms ?? null,
-      "ms",
-      system.startsWith("Parley") ? targets.groupLastMemberP99 : undefined,
-    ),
-    figure("last member p99 at the lowest rate", ladder.steps[0]?.lastMemberP99Ms ?? null, "ms"),
+    knee && knee.serverCores > 0
+      ? figure(
+          "copies/s per server core at the sustained rate",
+          Math.round(knee.copiesPerSecond / knee.serverCores),
+          "copies/s/core",
+          perCore,
+        )
+      : notReached("copies/s per server core at the sustained rate", "copies/s/core", perCore, lowestStep(ladder)),
+    ladder.half
+      ? figure("last member p99 at half the sustained rate", ladder.half.lastMemberP99Ms, "ms", lastMember)
+      : lowest?.lastMemberP99Ms !== null && lowest?.lastMemberP99Ms !== undefined
+        ? figure("last member p99 at the lowest rate", lowest.lastMemberP99Ms, "ms", lastMember, "no sustained rate to halve")
+        : notReached("last member p99", "ms", lastMember, "no message reached every member within its step"),
   );
   const note = saturationNote(ladder);
   if (note) result.notes.push(note);
@@ -129,18 +136,9 @@ export const groupFanout: Scenario = {
         const relayEntry = relay?.get(transport);
         if (relayEntry) {
           results.push(relayEntry[0]);
-          const relayKnee = relayEntry[1].knee;
-          const ratio =
-            relayKnee && parleyLadder.knee
-              ? Math.round((parleyLadder.knee.copiesPerSecond / relayKnee.copiesPerSecond) * 1000) / 10
-              : null;
+          const target = transport === "grpc" && run.size === 250 ? targets.groupGrpcRatioToRelay : undefined;
           parleyResult.figures.push(
-            figure(
-              "ratio to the bare relay's sustained copies/s",
-              ratio,
-              "%",
-              transport === "grpc" && run.size === 250 ? targets.groupGrpcRatioToRelay : undefined,
-            ),
+            ratioToRelay("ratio to the bare relay's sustained copies/s", parleyLadder, relayEntry[1], target),
           );
         }
         results.push(parleyResult);

@@ -74,6 +74,17 @@ export async function climb(
   return { steps, knee, half, ...(stopped ? { stopped } : {}) };
 }
 
+/** The lowest step in words, for figures a ladder that sustained nothing cannot give. */
+export function lowestStep(ladder: Ladder): string {
+  const first = ladder.steps[0];
+  if (!first) return "no step ran";
+  const p99 = first.step["p99 ms"];
+  return (
+    `no step was sustained; the lowest, ${first.step["offered msgs/s"]} msgs/s, had ` +
+    `${first.step["delivered %"]}% of copies delivered in time and p99 ${p99 === null ? "beyond the step" : `${p99} ms`}`
+  );
+}
+
 /** Failed, but by little: most copies arrived and p99 was within four times the bound. */
 function nearMiss(outcome: StepOutcome): boolean {
   const delivered = Number(outcome.step["delivered %"]);

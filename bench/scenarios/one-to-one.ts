@@ -4,11 +4,11 @@
 import { type Profile, targets } from "../config.ts";
 import { LoadPool } from "../load/pool.ts";
 import type { Transport } from "../load/wire.ts";
-import { figure, type ScenarioResult } from "../report/results.ts";
+import { figure, notReached, type ScenarioResult, type TargetSpec } from "../report/results.ts";
 import type { Account, Target, TargetKind } from "../targets/target.ts";
 import { type BenchContext, deviceSpecs, emptyResult, resetDeviceIndexes, type Scenario } from "./context.ts";
 import { openAll } from "./devices.ts";
-import { climb, type Ladder, saturationNote } from "./ladder.ts";
+import { climb, type Ladder, lowestStep, saturationNote } from "./ladder.ts";
 import { withSystem } from "./systems.ts";
 
 export async function oneToOneLadder(
@@ -50,11 +50,9 @@ export function ladderResult(result: ScenarioResult, ladder: Ladder & { openNote
   if (ladder.openNote) result.notes.push(ladder.openNote);
   result.steps = [...ladder.steps, ...(ladder.half ? [ladder.half] : [])].map((s) => s.step);
   result.figures.push(
-    figure(
-      "sustained delivered messages/s (p99 ≤ 50 ms)",
-      ladder.knee ? Math.round(ladder.knee.copiesPerSecond) : null,
-      "msgs/s",
-    ),
+    ladder.knee
+      ? figure("sustained delivered messages/s (p99 ≤ 50 ms)", Math.round(ladder.knee.copiesPerSecond), "msgs/s")
+      : notReached("sustained delivered messages/s (p99 ≤ 50 ms)", "msgs/s", undefined, lowestStep(ladder)),
     figure("p99 at the sustained rate", ladder.knee?.p99Ms ?? null, "ms"),
     figure("server cores at the sustained rate", ladder.knee ? Math.round(ladder.knee.serverCores * 100) / 100 : null, "cores"),
   );
@@ -90,13 +88,11 @@ export const oneToOne: Scenario = {
   async run(ctx) {
     const [relay, relayLadder] = await measure("relay", ctx, "one-to-one-relay");
     const [parley, parleyLadder] = await measure("parley", ctx, "one-to-one");
-    const ratio =
-      relayLadder.knee && parleyLadder.knee
-        ? Math.round((parleyLadder.knee.copiesPerSecond / relayLadder.knee.copiesPerSecond) * 1000) / 10
-        : null;
     parley.figures.push(
-      figure("ratio to the bare relay's sustained rate", ratio, "%", targets.oneToOneRatioToRelay),
-      figure("p99 at half the sustained rate", parleyLadder.half?.p99Ms ?? null, "ms", targets.oneToOneHalfRateP99),
+      ratioToRelay("ratio to the bare relay's sustained rate", parleyLadder, relayLadder, targets.oneToOneRatioToRelay),
+      parleyLadder.half
+        ? figure("p99 at half the sustained rate", parleyLadder.half.p99Ms, "ms", targets.oneToOneHalfRateP99)
+        : notReached("p99 at half the sustained rate", "ms", targets.oneToOneHalfRateP99, lowestStep(parleyLadder)),
     );
     if (relayLadder.steps.at(-1)?.sustained) {
       relay.notes.push("The relay never failed a step: its figure is the top of the ladder, so it is a lower bound.");
@@ -104,3 +100,10 @@ export const oneToOne: Scenario = {
     return [relay, parley];
   },
 };
+
+/** Parley's sustained throughput as a share of the relay's (percent), or why there is none. */
+export function ratioToRelay(name: string, parley: Ladder, relay: Ladder, target: TargetSpec | undefined) {
+  if (!relay.knee) return figure(name, null, "%", undefined, "the relay sustained no step in this run");
+  if (!parley.knee) return notReached(name, "%", target, lowestStep(parley));
+  return figure(name, Math.round((parley.knee.copiesPerSecond / relay.knee.copiesPerSecond) * 1000) / 10, "%", target);
+}
