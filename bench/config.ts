@@ -64,7 +64,7 @@ const quick: Profile = {
       { size: 1000, transports: ["grpc"], relay: false, maxRate: 1 },
     ],
     senders: 10,
-    startRate: { parley: 1, relay: 16 },
+    startRate: { parley: 1, relay: 4 },
     factor: 2,
     relayMaxRate: 1_024,
   },

@@ -48,6 +48,12 @@ function rules(lines: { y: number; label: string }[], title: string): object[] {
 }
 
 const legend = { labelLimit: 320 };
+/** Dashed series are told apart by line style, so their legend shows lines, not dots. */
+const dashes = {
+  symbolType: "stroke",
+  symbolStrokeWidth: 2,
+  encode: { symbols: { update: { stroke: { value: "#333" } } } },
+};
 
 function latencySpec(title: string, xTitle: string, rows: Row[], targets: { y: number; label: string }[]): TopLevelSpec {
   const y = "send → receive latency (ms)";
@@ -64,7 +70,7 @@ function latencySpec(title: string, xTitle: string, rows: Row[], targets: { y: n
           x: { field: "x", type: "quantitative", title: xTitle, scale: { type: "log" } },
           y: { field: "ms", type: "quantitative", title: y, scale: { type: "log" } },
           color: { field: "series", type: "nominal", title: "system", legend },
-          strokeDash: { field: "percentile", type: "nominal", title: "percentile" },
+          strokeDash: { field: "percentile", type: "nominal", title: "percentile", legend: dashes },
         },
       },
       ...rules(targets, y),
@@ -87,7 +93,7 @@ function memorySpec(rows: Row[]): TopLevelSpec {
           x: { field: "sessions", type: "quantitative", title: "idle sessions" },
           y: { field: "KB", type: "quantitative", title: y },
           color: { field: "transport", type: "nominal", legend },
-          strokeDash: { field: "measure", type: "nominal" },
+          strokeDash: { field: "measure", type: "nominal", legend: dashes },
         },
       },
       ...rules(

@@ -123,14 +123,14 @@ function profilesBlock(run: RunResult): string {
     lines.push(
       table(
         ["area", "self ms", "busy %"],
-        p.areas.slice(0, 10).map((a) => [a.name, a.ms, a.percent]),
+        p.areas.slice(0, 8).map((a) => [a.name, a.ms, a.percent]),
       ),
       "",
     );
     lines.push(
       table(
         ["function", "where", "self ms", "busy %"],
-        p.functions.slice(0, 15).map((f) => [`\`${f.name}\``, f.where, f.ms, f.percent]),
+        p.functions.slice(0, 10).map((f) => [`\`${f.name}\``, f.where, f.ms, f.percent]),
       ),
       "",
     );
@@ -157,7 +157,7 @@ export async function writeDocs(run: RunResult, resultsPath: string): Promise<vo
   const resultsFile = relative(repoRoot, resultsPath);
   const charts = await writeCharts(run, chartDir);
   const intro = readFileSync(new URL("./intro.md", import.meta.url), "utf8");
-  const parts = [header(run, resultsFile), summary(run), intro];
+  const parts = [header(run, resultsFile), summary(run), findings(resultsFile), intro];
   for (const section of sections) {
     const results = run.scenarios.filter((s) => section.match(s.id));
     if (results.length === 0) continue;
@@ -166,7 +166,6 @@ export async function writeDocs(run: RunResult, resultsPath: string): Promise<vo
     for (const r of results) parts.push(scenarioBlock(r));
   }
   parts.push(profilesBlock(run));
-  parts.push(findings(resultsFile));
   writeFileSync(
     docFile,
     `${parts

@@ -33,9 +33,9 @@ export function formatValue(value: number | null, unit: string): string {
 export function verdictText(f: Figure): string {
   if (f.missing) return f.target ? `❌ not reached: ${f.missing}` : `not reached: ${f.missing}`;
   if (!f.target) return "";
-  if (!f.verdict) return "not measured";
+  if (!f.verdict) return f.note ? `not measured: ${f.note}` : "not measured";
   const margin = formatValue(Math.abs(f.verdict.margin), f.unit);
-  if (f.verdict.met) return `✅ met (margin ${margin})`;
+  if (f.verdict.met) return f.verdict.margin === 0 ? "✅ met" : `✅ met (margin ${margin})`;
   const ratio = f.verdict.ratio;
   const times =
     f.target.op === "<=" ? `${ratio.toFixed(ratio < 10 ? 2 : 1)}× the limit` : `${(ratio * 100).toFixed(1)}% of the target`;

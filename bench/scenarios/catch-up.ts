@@ -61,7 +61,11 @@ export async function catchUpOn(target: Target, ctx: BenchContext, name: string)
       await pool.all({ kind: "close", args: { abrupt: false } });
     }
     const best = Math.min(...times);
-    const median = [...times].sort((a, b) => a - b)[Math.floor(times.length / 2)] as number;
+    const sorted = [...times].sort((a, b) => a - b);
+    const mid = sorted.length / 2;
+    const median = Number.isInteger(mid)
+      ? ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2
+      : (sorted[Math.floor(mid)] as number);
     const goal = target.kind === "parley" ? targets.catchUpEmbedded : targets.catchUpEngines;
     result.figures.push(
       figure("Connect → CaughtUp, median", Math.round(median * 1000) / 1000, "s", goal),

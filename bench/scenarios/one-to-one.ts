@@ -103,7 +103,7 @@ export const oneToOne: Scenario = {
 
 /** Parley's sustained throughput as a share of the relay's (percent), or why there is none. */
 export function ratioToRelay(name: string, parley: Ladder, relay: Ladder, target: TargetSpec | undefined) {
-  if (!relay.knee) return figure(name, null, "%", undefined, "the relay sustained no step in this run");
+  if (!relay.knee) return figure(name, null, "%", target, "the relay sustained no step in this run");
   if (!parley.knee) return notReached(name, "%", target, lowestStep(parley));
   return figure(name, Math.round((parley.knee.copiesPerSecond / relay.knee.copiesPerSecond) * 1000) / 10, "%", target);
 }
