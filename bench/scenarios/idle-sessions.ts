@@ -7,6 +7,7 @@ import { targets } from "../config.ts";
 import { Meter } from "../core/meter.ts";
 import { sampleProcess } from "../core/proc.ts";
 import { progress } from "../core/progress.ts";
+import type { DeviceSpec } from "../load/device.ts";
 import { LoadPool } from "../load/pool.ts";
 import type { Transport } from "../load/wire.ts";
 import { perSessionGrowth, summarizeHeap } from "../report/heapsnapshot.ts";
@@ -19,6 +20,8 @@ import { waitQuiet } from "./ladder.ts";
 import { withSystem } from "./systems.ts";
 
 const heartbeatMs = 30_000;
+/** Sessions in the heap snapshot: V8 cannot read a snapshot file over 512 MB as one string. */
+const snapshotSessions = 1_000;
 const kb = (bytes: number) => Math.round(bytes / 102.4) / 10;
 
 interface Memory {
@@ -48,10 +51,6 @@ async function idleOn(transport: Transport, ctx: BenchContext): Promise<Scenario
       await pool.all({ kind: "heartbeats", args: { intervalMs: heartbeatMs } });
       const devices = deviceSpecs(target, await target.accounts(max), transport);
       const base = await settledMemory(target, idle.settleMs, ctx.profile.budget.quietMaxMs);
-      const pid = target.serverPids()[0] as number;
-      const snapshotDir = ctx.heapSnapshotDir;
-      const answers = () => target.heap();
-      const baseSnapshot = snapshotDir ? await takeHeapSnapshot(pid, snapshotDir, `${name}-0`, answers) : undefined;
       let open = 0;
       for (const level of levels) {
         const batch = devices.slice(open, level);
@@ -93,24 +92,6 @@ async function idleOn(transport: Transport, ctx: BenchContext): Promise<Scenario
             "not GC-forced",
           ),
         );
-        if (snapshotDir && baseSnapshot && level === levels[0]) {
-          const snapshot = await takeHeapSnapshot(pid, snapshotDir, `${name}-${level}`, answers);
-          const [before, after] = [summarizeHeap(baseSnapshot), summarizeHeap(snapshot)];
-          result.figures.push(
-            figure(
-              "Parley's own state per session (DeviceSession and what only it holds)",
-              kb(after.ownedPerSession),
-              "KB",
-              targets.idleOwnState,
-            ),
-            figure("JS heap per session after a full GC", kb((after.totalBytes - before.totalBytes) / sessions), "KB"),
-          );
-          const growth = perSessionGrowth(before, after, sessions);
-          result.notes.push(
-            `Heap growth per session by constructor at ${level} sessions (objects, bytes): ` +
-              growth.map(([n, objects, bytes]) => `${n} ${objects}×, ${bytes} B`).join("; "),
-          );
-        }
         if (level === idle.heartbeatSessions && transport === "grpc")
           result.figures.push(await heartbeatCost(target, pool, idle.heartbeatWindowMs, level));
       }
@@ -126,6 +107,62 @@ async function idleOn(transport: Transport, ctx: BenchContext): Promise<Scenario
   });
 }
 
+/** The snapshots run on a server of their own, so writing them does not inflate the RSS figures. */
+async function heapOnFreshServer(transport: Transport, ctx: BenchContext, notes: string[]) {
+  const name = `idle-${transport}-heap`;
+  return withSystem("parley", name, snapshotSessions, ctx, async (target) => {
+    resetDeviceIndexes();
+    const pool = new LoadPool(1);
+    try {
+      const devices = deviceSpecs(target, await target.accounts(snapshotSessions), transport);
+      return await heapFigures(target, pool, devices, name, ctx.heapSnapshotDir as string, notes, ctx.profile.budget.quietMaxMs);
+    } finally {
+      await pool.close();
+    }
+  });
+}
+
+/**
+ * Heap snapshots (each forces a full GC) before and after opening `devices`: JS heap per session
+ * and what a DeviceSession alone holds ("Parley's own state"), plus growth by constructor.
+ */
+async function heapFigures(
+  target: Target,
+  pool: LoadPool,
+  devices: DeviceSpec[],
+  name: string,
+  dir: string,
+  notes: string[],
+  quietMaxMs: number,
+) {
+  const pid = target.serverPids()[0] as number;
+  const answers = () => target.heap();
+  await waitQuiet(target, quietMaxMs);
+  const before = summarizeHeap(await takeHeapSnapshot(pid, dir, `${name}-0`, answers));
+  await openAll(pool, devices, { label: `${name} to ${devices.length} (heap snapshot)`, concurrency: 64, timeoutMs: 60_000 });
+  await waitQuiet(target, quietMaxMs);
+  const after = summarizeHeap(await takeHeapSnapshot(pid, dir, `${name}-${devices.length}`, answers));
+  const sessions = after.deviceSessions - before.deviceSessions;
+  const growth = perSessionGrowth(before, after, sessions);
+  notes.push(
+    `Heap growth per session by constructor with ${sessions} sessions, after a full GC (objects, bytes): ` +
+      growth.map(([n, objects, bytes]) => `${n || "(anonymous)"} ${objects}×, ${bytes} B`).join("; "),
+  );
+  return [
+    figure(
+      "Parley's own state per session (DeviceSession and what only it holds)",
+      kb(after.ownedPerSession),
+      "KB",
+      targets.idleOwnState,
+    ),
+    figure(
+      `JS heap per session after a full GC (${sessions} sessions)`,
+      kb((after.totalBytes - before.totalBytes) / sessions),
+      "KB",
+    ),
+  ];
+}
+
 /** Server CPU while `sessions` idle streams heartbeat, over whole heartbeat intervals. */
 async function heartbeatCost(target: Target, pool: LoadPool, windowMs: number, sessions: number) {
   const meter = new Meter(
@@ -136,14 +173,28 @@ async function heartbeatCost(target: Target, pool: LoadPool, windowMs: number, s
   await new Promise((r) => setTimeout(r, windowMs));
   const reading = meter.stop();
   const percent = Math.round(reading.serverCores * 1000) / 10;
-  progress("heartbeat-cpu", { sessions, seconds: reading.wallSeconds, percentOfCore: percent });
-  return figure(`server CPU of ${sessions} idle sessions with heartbeats`, percent, "% of a core", targets.idleHeartbeatCpu);
+  const other = Math.round(reading.otherCores * 100) / 100;
+  progress("heartbeat-cpu", { sessions, seconds: reading.wallSeconds, percentOfCore: percent, otherCores: other });
+  const note = `over ${Math.round(reading.wallSeconds)} s; other processes used ${other} cores meanwhile`;
+  return figure(
+    `server CPU of ${sessions} idle sessions with heartbeats`,
+    percent,
+    "% of a core",
+    targets.idleHeartbeatCpu,
+    note,
+  );
 }
 
 export const idleSessions: Scenario = {
   id: "idle-sessions",
   title: "idle sessions: memory and heartbeat CPU",
   async run(ctx) {
-    return [await idleOn("grpc", ctx), await idleOn("ws", ctx)];
+    const results: ScenarioResult[] = [];
+    for (const transport of ["grpc", "ws"] as const) {
+      const result = await idleOn(transport, ctx);
+      if (ctx.heapSnapshotDir) result.figures.push(...(await heapOnFreshServer(transport, ctx, result.notes)));
+      results.push(result);
+    }
+    return results;
   },
 };
