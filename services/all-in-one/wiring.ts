@@ -16,6 +16,7 @@ import { createFanoutWorker } from "../fanout/worker.ts";
 import { MemoryRouteRegistry } from "../gateway/adapters/memory-routes.ts";
 import { composeGateway } from "../gateway/compose.ts";
 import { createHealthService, type HealthState } from "../health/service.ts";
+import { CachedDeviceStore } from "../identity/adapters/cached-devices.ts";
 import {
   SqliteDeviceStore,
   SqliteLoginCodeStore,
@@ -75,7 +76,8 @@ export function wireServices(deps: WiringDeps) {
   const identityStores = {
     users: new SqliteUserStore(db),
     codes: new SqliteLoginCodeStore(db),
-    devices: new SqliteDeviceStore(db),
+    // Every device write of this process goes through here, so the copy it keeps stays right.
+    devices: new CachedDeviceStore(new SqliteDeviceStore(db)),
     refreshTokens: new SqliteRefreshTokenStore(db),
   };
   const identity = composeIdentity({

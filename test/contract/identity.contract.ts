@@ -220,6 +220,14 @@ export function deviceStoreContract(
       assert.deepEqual(await devices.get(device.deviceId), { ...device, revokedAt: 1_700_000_000_500 });
     });
 
+    c.test("a device read before its revocation reads as revoked right after it", async ({ devices, users }) => {
+      const device = deviceRecord(await newUser(users));
+      await devices.create(device);
+      assert.equal((await devices.get(device.deviceId))?.revokedAt, null);
+      await devices.revoke(device.deviceId, 1_700_000_000_700);
+      assert.equal((await devices.get(device.deviceId))?.revokedAt, 1_700_000_000_700);
+    });
+
     c.test("revoke is idempotent: a second revoke keeps the first revocation", async ({ devices, users }) => {
       const device = deviceRecord(await newUser(users));
       await devices.create(device);

@@ -4,6 +4,7 @@
 import { after } from "node:test";
 import { createMemoryBus } from "../../services/bus/adapters/memory.ts";
 import { MemoryRouteRegistry } from "../../services/gateway/adapters/memory-routes.ts";
+import { CachedDeviceStore } from "../../services/identity/adapters/cached-devices.ts";
 import {
   SqliteDeviceStore,
   SqliteLoginCodeStore,
@@ -67,6 +68,19 @@ export const identityAdapters: AdapterEntry<() => Promise<IdentityAdapters>>[] =
         users: new SqliteUserStore(db),
         codes: new SqliteLoginCodeStore(db),
         devices: new SqliteDeviceStore(db),
+        refreshTokens: new SqliteRefreshTokenStore(db),
+        cleanup,
+      };
+    },
+  },
+  {
+    name: "sqlite with the all-in-one device cache",
+    make: async () => {
+      const { db, cleanup } = freshSqlite();
+      return {
+        users: new SqliteUserStore(db),
+        codes: new SqliteLoginCodeStore(db),
+        devices: new CachedDeviceStore(new SqliteDeviceStore(db)),
         refreshTokens: new SqliteRefreshTokenStore(db),
         cleanup,
       };
