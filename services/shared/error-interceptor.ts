@@ -23,19 +23,31 @@ export function createErrorInterceptor(logger: Logger, onError?: (procedure: str
         logger.debug("rpc", { procedure, ms: Math.round(performance.now() - started) });
         return res;
       }
-      const messages = res.message;
-      return {
-        ...res,
-        message: (async function* () {
-          try {
-            yield* messages;
-          } catch (error) {
-            throw publish(error);
-          }
-        })(),
-      };
+      return { ...res, message: mapErrors(res.message, publish) };
     } catch (error) {
       throw publish(error);
     }
+  };
+}
+
+/**
+ * The same messages, with a failure mapped. A plain iterator rather than an async generator
+ * around `yield*`: every frame of every stream passes through here, and a generator adds a
+ * promise hop per frame.
+ */
+function mapErrors<T>(source: AsyncIterable<T>, map: (error: unknown) => unknown): AsyncIterable<T> {
+  return {
+    [Symbol.asyncIterator]() {
+      const iterator = source[Symbol.asyncIterator]();
+      const fail = (error: unknown): never => {
+        throw map(error);
+      };
+      return {
+        next: () => iterator.next().catch(fail),
+        return: (value?: unknown) =>
+          iterator.return ? iterator.return(value).catch(fail) : Promise.resolve({ done: true as const, value: value as T }),
+        throw: (error?: unknown) => (iterator.throw ? iterator.throw(error).catch(fail) : Promise.reject(map(error))),
+      };
+    },
   };
 }

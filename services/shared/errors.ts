@@ -46,10 +46,20 @@ export function toPublicError(error: unknown): {
       error,
       unexpected: error.code === Code.Internal || error.code === Code.Unknown,
     };
+  // A peer that went away mid-write is not a server fault: the call was canceled.
+  if (isPeerGone(error))
+    return { error: parleyError(Code.Canceled, "PEER_GONE", "the peer closed the connection"), unexpected: false };
   return {
     error: parleyError(Code.Internal, "INTERNAL", "internal error"),
     unexpected: true,
   };
+}
+
+const peerGoneCodes = new Set(["ECANCELED", "ECONNRESET", "EPIPE", "ERR_HTTP2_STREAM_CANCEL", "ERR_STREAM_PREMATURE_CLOSE"]);
+
+function isPeerGone(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" && peerGoneCodes.has(code);
 }
 
 /** The in-stream form of an error, for SendResult and StreamError frames. */
