@@ -18,12 +18,12 @@ export function createReceipts(deps: ReceiptDeps) {
   /** Clamps the claim to what exists and what the member may see, then raises the watermark. */
   async function advance(caller: Caller, conversationIdRaw: string, through: bigint, kind: "delivered" | "read") {
     const conversationId = requireId(conversationIdRaw, "conversation_id");
-    if (kind === "delivered") {
-      // A device acks the GroupDeleted event it was sent; that is not an error worth a frame.
-      const seat = await deps.store.seat(conversationId, caller.userId);
-      if (seat && seat.group.deletedAt !== null) return { changed: false, ...seat.member };
-    }
-    const { member } = await deps.access.reader(conversationId, caller.userId);
+    // One read serves both checks: every ack of every member lands here.
+    const seat = await deps.store.seat(conversationId, caller.userId);
+    // A device acks the GroupDeleted event it was sent; that is not an error worth a frame.
+    if (kind === "delivered" && seat && seat.group.deletedAt !== null) return { changed: false, ...seat.member };
+    // Anything else but a readable seat is refused by the reader check, exactly as before.
+    const { member } = seat && seat.group.deletedAt === null ? seat : await deps.access.reader(conversationId, caller.userId);
     const conversation = await deps.store.get(conversationId);
     const ceiling = visibleUpTo(member, conversation?.lastSequence ?? 0n);
     const clamped = through > ceiling ? ceiling : through;
