@@ -12,7 +12,7 @@ import { HistoryPolicy } from "../gen/parley/v1/identity_pb.js";
 import { GoAwayReason } from "../gen/parley/v1/session_pb.js";
 import { sequencesIn, textMessage } from "./helpers/chat.ts";
 import { eventually, newPhone, type SignedIn } from "./helpers/parley.ts";
-import { refusal, type Server, sleep, startServer } from "./presence-helpers.ts";
+import { refusal, type Server, sleep, startServer } from "./helpers/presence.ts";
 
 const linkTtlMs = 3_000;
 let s: Server;

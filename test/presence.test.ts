@@ -17,7 +17,7 @@ import {
   startServer,
   Watcher,
   watch,
-} from "./presence-helpers.ts";
+} from "./helpers/presence.ts";
 
 const heartbeatMs = 1_000;
 const windowMs = 1_000;

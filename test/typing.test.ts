@@ -10,7 +10,7 @@ import { wsSessionClient } from "../clients/node/ws-stream.ts";
 import { PresenceState } from "../gen/parley/v1/presence_pb.js";
 import { textMessage } from "./helpers/chat.ts";
 import { eventually, newPhone, type SignedIn } from "./helpers/parley.ts";
-import { metric, type Server, sleep, startServer, watch, watchAll } from "./presence-helpers.ts";
+import { metric, type Server, sleep, startServer, watch, watchAll } from "./helpers/presence.ts";
 
 const ttlMs = 1_500;
 const burst = 3;

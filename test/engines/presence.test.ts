@@ -13,7 +13,7 @@ import { GoAwayReason } from "../../gen/parley/v1/session_pb.js";
 import type { Cluster } from "../../scripts/cluster/launcher.ts";
 import { sequencesIn, textMessage } from "../helpers/chat.ts";
 import { eventually, newPhone, type SignedIn } from "../helpers/parley.ts";
-import { Watcher, watch } from "../presence-helpers.ts";
+import { Watcher, watch } from "../helpers/presence.ts";
 import { type ClusterClients, gatewayAt, sessionClient, signIn, startEngineCluster } from "./fixture.ts";
 
 const heartbeatMs = 1_000;

@@ -4,18 +4,18 @@ import { create } from "@bufbuild/protobuf";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { type Client, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { DeviceStream } from "../clients/node/device-stream.ts";
-import { bearer, type ParleyClients } from "../clients/node/transport.ts";
-import { ErrorDetailSchema, type StreamError } from "../gen/parley/v1/errors_pb.js";
-import { PresenceService, type PresenceState } from "../gen/parley/v1/presence_pb.js";
+import { DeviceStream } from "../../clients/node/device-stream.ts";
+import { bearer, type ParleyClients } from "../../clients/node/transport.ts";
+import { ErrorDetailSchema, type StreamError } from "../../gen/parley/v1/errors_pb.js";
+import { PresenceService, type PresenceState } from "../../gen/parley/v1/presence_pb.js";
 import {
   type ConnectRequest,
   ConnectRequestSchema,
   type SessionService,
   type TypingNotice,
-} from "../gen/parley/v1/session_pb.js";
-import { type SignedIn, signInOn, tempDataDir } from "./helpers/parley.ts";
-import { type ParleyProcess, spawnParley } from "./helpers/process.ts";
+} from "../../gen/parley/v1/session_pb.js";
+import { type SignedIn, signInOn, tempDataDir } from "./parley.ts";
+import { type ParleyProcess, spawnParley } from "./process.ts";
 
 export interface Server {
   process: ParleyProcess;
