@@ -5,6 +5,7 @@
 // after a rebalance, say) drops the entry. recipientsAt() then picks members by sequence.
 import type { ConversationEvent } from "../../gen/parley/v1/events_pb.js";
 import type { ConversationStore, MemberRecord } from "../messaging/ports.ts";
+import { LruMap } from "../shared/lru-map.ts";
 
 interface Entry {
   members: MemberRecord[];
@@ -16,39 +17,32 @@ interface Entry {
 
 export class MemberCache {
   readonly #store: ConversationStore;
-  readonly #capacity: number;
-  /** Least recently used first. */
-  readonly #entries = new Map<string, Entry>();
+  readonly #entries: LruMap<string, Entry>;
 
   constructor(store: ConversationStore, capacity = 1_000) {
     this.#store = store;
-    this.#capacity = capacity;
+    this.#entries = new LruMap(capacity);
   }
 
   /** The members to fan this event out to (current and former: filter with recipientsAt). */
   async forEvent(event: ConversationEvent): Promise<MemberRecord[]> {
     const id = event.conversationId;
     const entry = this.#entries.get(id);
-    this.#entries.delete(id);
     const continuous = entry !== undefined && event.sequence <= entry.lastSequence + 1n;
     if (continuous && event.body.case === "message") {
       if (event.sequence > entry.lastSequence) entry.lastSequence = event.sequence;
-      this.#entries.set(id, entry);
       return entry.members;
     }
+    // Forget the old copy before the read, so nothing uses it while the read is in flight.
+    this.#entries.delete(id);
     const members = await this.#store.members(id);
-    this.#remember(id, { members, currentCount: currentCount(members), lastSequence: event.sequence });
+    this.#entries.set(id, { members, currentCount: currentCount(members), lastSequence: event.sequence });
     return members;
   }
 
   /** How many current members the conversation had at this worker's last read, if it holds one. */
   knownSize(conversationId: string): number | undefined {
     return this.#entries.get(conversationId)?.currentCount;
-  }
-
-  #remember(id: string, entry: Entry): void {
-    this.#entries.set(id, entry);
-    if (this.#entries.size > this.#capacity) this.#entries.delete(this.#entries.keys().next().value as string);
   }
 }
 

@@ -4,6 +4,7 @@ import { createHash, createHmac, randomBytes } from "node:crypto";
 import { errors as joseErrors, jwtVerify, SignJWT } from "jose";
 import type { Clock } from "../shared/clock.ts";
 import { unauthenticated } from "../shared/errors.ts";
+import { LruMap } from "../shared/lru-map.ts";
 
 export interface AccessClaims {
   userId: string;
@@ -27,8 +28,8 @@ const verifiedCacheSize = 100_000;
 
 export function createTokenIssuer(options: { secret: Uint8Array; clock: Clock; accessTtlMs: number }): TokenIssuer {
   const { secret, clock } = options;
-  /** Verified claims by token, oldest first; bounded so a flood of distinct tokens cannot grow it. */
-  const verified = new Map<string, AccessClaims>();
+  /** Verified claims by token; bounded so a flood of distinct tokens cannot grow it. */
+  const verified = new LruMap<string, AccessClaims>(verifiedCacheSize);
 
   async function verifySignature(token: string): Promise<AccessClaims> {
     try {
@@ -74,7 +75,6 @@ export function createTokenIssuer(options: { secret: Uint8Array; clock: Clock; a
         throw unauthenticated("TOKEN_EXPIRED", "access token expired; refresh it");
       }
       const claims = await verifySignature(token);
-      if (verified.size >= verifiedCacheSize) verified.delete(verified.keys().next().value as string);
       verified.set(token, claims);
       return claims;
     },

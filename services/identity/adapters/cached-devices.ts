@@ -2,17 +2,16 @@
 // process where every write to the devices goes through this very object (the all-in-one server):
 // create and revoke update the copy, so a signed-out device is refused on the next call. Processes
 // that share the store with others (distributed mode) must not use it: they would not see revokes.
+import { LruMap } from "../../shared/lru-map.ts";
 import type { DeviceRecord, DeviceStore } from "../ports.ts";
 
 export class CachedDeviceStore implements DeviceStore {
   readonly #store: DeviceStore;
-  readonly #capacity: number;
-  /** Least recently used first. */
-  readonly #known = new Map<string, DeviceRecord>();
+  readonly #known: LruMap<string, DeviceRecord>;
 
   constructor(store: DeviceStore, capacity = 100_000) {
     this.#store = store;
-    this.#capacity = capacity;
+    this.#known = new LruMap(capacity);
   }
 
   async create(device: DeviceRecord): Promise<void> {
@@ -22,16 +21,9 @@ export class CachedDeviceStore implements DeviceStore {
 
   async get(deviceId: string): Promise<DeviceRecord | undefined> {
     const known = this.#known.get(deviceId);
-    if (known) {
-      this.#known.delete(deviceId);
-      this.#known.set(deviceId, known);
-      return known;
-    }
+    if (known) return known;
     const device = await this.#store.get(deviceId);
-    if (device) {
-      this.#known.set(deviceId, device);
-      if (this.#known.size > this.#capacity) this.#known.delete(this.#known.keys().next().value as string);
-    }
+    if (device) this.#known.set(deviceId, device);
     return device;
   }
 
