@@ -7,6 +7,7 @@ import { clone } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { ConversationEventSchema } from "../../../gen/parley/v1/events_pb.js";
 import { conversationNotFound } from "../../shared/errors.ts";
+import { createGroupCommit, type GroupCommit } from "../../storage/group-commit.ts";
 import { prepared, transaction } from "../../storage/sqlite.ts";
 import { membershipVersionConflict } from "../group-errors.ts";
 import { type AppendInput, bumpsVersion, type ConversationStore, type EventLog, type ReceiptStore } from "../ports.ts";
@@ -187,18 +188,23 @@ export class SqliteEventLog implements EventLog {
 
 export class SqliteReceiptStore implements ReceiptStore {
   readonly #db: DatabaseSync;
+  readonly #commit: GroupCommit;
   constructor(db: DatabaseSync) {
     this.#db = db;
+    this.#commit = createGroupCommit(db);
   }
 
-  async advanceDelivered(conversationId: string, userId: string, deviceId: string, through: bigint) {
-    return transaction(this.#db, () => {
+  /** Every device's ack of every event lands here, so these share transactions (group commit). */
+  advanceDelivered(conversationId: string, userId: string, deviceId: string, through: bigint) {
+    return this.#commit(() => {
+      // The watermark's read comes first: a missing member throws before anything is written.
+      const raised = this.#raise(conversationId, userId, through, "delivered_through = MAX(delivered_through, $through)");
       prepared(
         this.#db,
         `INSERT INTO device_cursors (device_id, conversation_id, sequence) VALUES (?, ?, ?)
          ON CONFLICT (device_id, conversation_id) DO UPDATE SET sequence = MAX(sequence, excluded.sequence)`,
       ).run(deviceId, conversationId, through);
-      return this.#raise(conversationId, userId, through, "delivered_through = MAX(delivered_through, $through)");
+      return raised;
     });
   }
 

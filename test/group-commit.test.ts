@@ -1,0 +1,61 @@
+// Group commit on the embedded store: writes queued together commit together, settle only once
+// durable, and one failing write fails alone.
+import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
+import { test } from "node:test";
+import { createGroupCommit } from "../services/storage/group-commit.ts";
+import { openDatabase } from "../services/storage/sqlite.ts";
+import { tempDataDir } from "./helpers/parley.ts";
+
+function scratch() {
+  const dataDir = tempDataDir();
+  const db = openDatabase({ dataDir });
+  db.exec("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)");
+  // A second connection sees only what has been committed.
+  const reader = new DatabaseSync(`${dataDir}/parley.db`);
+  const committed = () => (reader.prepare("SELECT id FROM notes ORDER BY id").all() as { id: number }[]).map((r) => r.id);
+  return { db, committed };
+}
+
+test("writes queued in one turn share one transaction and settle after it commits", async () => {
+  const { db, committed } = scratch();
+  const commit = createGroupCommit(db);
+  const inTransaction: boolean[] = [];
+  const writes = [1, 2, 3].map((id) =>
+    commit(() => {
+      inTransaction.push(db.isTransaction);
+      db.prepare("INSERT INTO notes (id, body) VALUES (?, 'x')").run(id);
+      return id * 10;
+    }).then((result) => ({ result, visible: committed() })),
+  );
+  assert.deepEqual(committed(), [], "nothing is written before the turn ends");
+  const settled = await Promise.all(writes);
+  assert.deepEqual(
+    settled.map((s) => s.result),
+    [10, 20, 30],
+  );
+  for (const s of settled) assert.deepEqual(s.visible, [1, 2, 3], "each write is durable when its promise settles");
+  assert.deepEqual(inTransaction, [true, true, true]);
+});
+
+test("a write that fails is rolled back alone; the others in its batch commit", async () => {
+  const { db, committed } = scratch();
+  const commit = createGroupCommit(db);
+  const results = await Promise.allSettled([
+    commit(() => db.prepare("INSERT INTO notes (id, body) VALUES (1, 'a')").run()),
+    commit(() => {
+      db.prepare("INSERT INTO notes (id, body) VALUES (2, 'b')").run();
+      throw new Error("refused after writing");
+    }),
+    commit(() => db.prepare("INSERT INTO notes (id, body) VALUES (3, 'c')").run()),
+  ]);
+  assert.deepEqual(
+    results.map((r) => r.status),
+    ["fulfilled", "rejected", "fulfilled"],
+  );
+  assert.equal((results[1] as PromiseRejectedResult).reason.message, "refused after writing");
+  assert.deepEqual(committed(), [1, 3]);
+  // And the store goes on batching afterwards.
+  await commit(() => db.prepare("INSERT INTO notes (id, body) VALUES (4, 'd')").run());
+  assert.deepEqual(committed(), [1, 3, 4]);
+});
