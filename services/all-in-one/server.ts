@@ -5,7 +5,9 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createMemoryBus } from "../bus/adapters/memory.ts";
-import { directSessionOpener } from "../gateway/websocket/opener.ts";
+import { grpcSessionRoute } from "../gateway/grpc/session-route.ts";
+import { maxClientFrameBytes } from "../gateway/inbound-frames.ts";
+import { directSessionOpener } from "../gateway/session-opener.ts";
 import { serveWebSocket } from "../gateway/websocket/server.ts";
 import { createHealthState } from "../health/service.ts";
 import { LogCodeSender } from "../identity/adapters/log-code-sender.ts";
@@ -71,6 +73,12 @@ export async function startParley(config: ParleyConfig, overrides: StartOverride
     host: config.host,
     port: config.port,
     logger,
+    direct: grpcSessionRoute({
+      open: directSessionOpener(wiring.sessions.service, wiring.sessions.authenticator, "grpc"),
+      maxFrameBytes: maxClientFrameBytes,
+      logger: logger.child({ service: "gateway" }),
+      onError: (procedure, code) => metrics.errors.inc({ procedure, code: String(code) }),
+    }),
   });
   const port = served.port;
   const ws =

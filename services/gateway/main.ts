@@ -18,7 +18,10 @@ import { internalKey } from "../shared/auth.ts";
 import { systemClock } from "../shared/clock.ts";
 import { clientTracingInterceptor } from "../shared/tracing.ts";
 import { composeGateway } from "./compose.ts";
+import { grpcSessionRoute } from "./grpc/session-route.ts";
+import { maxClientFrameBytes } from "./inbound-frames.ts";
 import type { RouteRegistry } from "./ports.ts";
+import { directSessionOpener } from "./session-opener.ts";
 
 const config = serviceConfigFromEnv();
 const context = createProcessContext("gateway", config);
@@ -62,6 +65,11 @@ const gateway = composeGateway({
   routes,
   extension: presence.extension,
 });
+const authenticator = composeAuthenticator({
+  tokens: { secret: config.tokenSecret, accessTokenTtlMs: config.accessTokenTtlMs },
+  devices: cassandra.identity.devices,
+  clock: systemClock,
+});
 await runService("gateway", config, context, {
   routes: (router) => {
     router.service(SessionService, gateway.sessionService);
@@ -69,10 +77,12 @@ await runService("gateway", config, context, {
     router.service(PresenceService, presence.service);
   },
   serviceNames: [SessionService.typeName, GatewayInternalService.typeName, PresenceService.typeName],
-  authenticator: composeAuthenticator({
-    tokens: { secret: config.tokenSecret, accessTokenTtlMs: config.accessTokenTtlMs },
-    devices: cassandra.identity.devices,
-    clock: systemClock,
+  authenticator,
+  direct: grpcSessionRoute({
+    open: directSessionOpener(gateway.sessionService, authenticator, "grpc"),
+    maxFrameBytes: maxClientFrameBytes,
+    logger: context.logger,
+    onError: (procedure, code) => context.metrics.errors.inc({ procedure, code: String(code) }),
   }),
   internalKey: internalKey(config.tokenSecret),
   started(url) {

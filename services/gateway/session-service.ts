@@ -76,6 +76,8 @@ export function createSessionService(deps: SessionServiceDeps): ServiceImpl<type
         session.close();
       };
       ctx.signal.addEventListener("abort", () => session.close(), { once: true });
+      // The client may have gone while Hello was read or the token checked.
+      if (ctx.signal.aborted) session.close();
       session.start(hello).catch(fail);
       (async () => {
         for (let next = await iterator.next(); !next.done && !session.closed; next = await iterator.next()) {

@@ -1,5 +1,6 @@
 // The start and stop of one service process: logging, tracing, metrics, health, signals and a
 // graceful drain. Each service's main.ts supplies only its routes and what to stop.
+import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { ServerReflection } from "../../gen/grpc/reflection/v1/reflection_pb.js";
@@ -29,6 +30,8 @@ export interface ServiceDefinition {
   authenticator: Authenticator | undefined;
   /** The key that internal procedures (parley.internal.*) require. */
   internalKey?: string;
+  /** Requests served before Connect sees them (the gateway's plain-gRPC device stream). */
+  direct?: (req: Http2ServerRequest, res: Http2ServerResponse) => boolean;
   /** Runs after the listener is up (for example publishing the gateway's address). */
   started?(url: string): Promise<void> | void;
   /** Tells clients to leave (for gateways: GoAway) and resolves when they have or time is up. */
@@ -69,6 +72,7 @@ export async function runService(name: string, config: ServiceConfig, context: P
     host: config.host,
     port: config.port,
     logger,
+    direct: definition.direct,
   });
   const url = `http://${config.host}:${served.port}`;
   await definition.started?.(url);

@@ -72,11 +72,16 @@ export function createAuthInterceptor(authenticator: Authenticator, options: { i
   };
 }
 
-/** Resolves the caller named by an `authorization: Bearer <token>` header value. */
-export async function authenticateHeader(authenticator: Authenticator, header: string | null): Promise<Caller> {
+/** The token of an `authorization: Bearer <token>` header value; TOKEN_MISSING without one. */
+export function bearerToken(header: string | null): string {
   const match = /^Bearer ([^\s]+)$/i.exec(header ?? "");
   if (!match?.[1]) throw unauthenticated("TOKEN_MISSING", "authorization: Bearer <access token> is required");
-  return authenticator.authenticate(match[1]);
+  return match[1];
+}
+
+/** Resolves the caller named by an `authorization: Bearer <token>` header value. */
+export async function authenticateHeader(authenticator: Authenticator, header: string | null): Promise<Caller> {
+  return authenticator.authenticate(bearerToken(header));
 }
 
 /** Context values for a handler called as this caller (what the interceptor sets). */

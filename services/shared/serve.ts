@@ -1,6 +1,6 @@
 // Serves Connect routes over cleartext HTTP/2 (gRPC, gRPC-Web and Connect on one port) and closes
 // it gracefully. Every Parley process uses this, so every process behaves the same at the socket.
-import { createServer, type Http2Session } from "node:http2";
+import { createServer, type Http2ServerRequest, type Http2ServerResponse, type Http2Session } from "node:http2";
 import type { AddressInfo } from "node:net";
 import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
@@ -18,11 +18,19 @@ export async function serve(options: {
   host: string;
   port: number;
   logger: Logger;
+  /** Requests served before Connect sees them (returns false to pass one on): the device stream's fast path. */
+  direct?: (req: Http2ServerRequest, res: Http2ServerResponse) => boolean;
 }): Promise<Served> {
   const sessions = new Set<Http2Session>();
-  const server = createServer(
-    connectNodeAdapter({ routes: options.routes, interceptors: options.interceptors, grpc: true, grpcWeb: true, connect: true }),
-  );
+  const connect = connectNodeAdapter({
+    routes: options.routes,
+    interceptors: options.interceptors,
+    grpc: true,
+    grpcWeb: true,
+    connect: true,
+  });
+  const direct = options.direct;
+  const server = createServer(direct ? (req, res) => direct(req, res) || connect(req, res) : connect);
   server.on("session", (session) => {
     sessions.add(session);
     session.on("close", () => sessions.delete(session));

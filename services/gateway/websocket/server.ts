@@ -20,8 +20,9 @@
 import type { AddressInfo } from "node:net";
 import { WebSocketServer } from "ws";
 import type { Logger } from "../../shared/logger.ts";
+import { maxClientFrameBytes } from "../inbound-frames.ts";
+import type { SessionOpener } from "../session-opener.ts";
 import { handleConnection } from "./connection.ts";
-import type { SessionOpener } from "./opener.ts";
 
 export const sessionPath = "/v1/session";
 
@@ -41,7 +42,7 @@ export async function serveWebSocket(options: {
   helloTimeoutMs?: number;
 }): Promise<ServedWebSocket> {
   const logger = options.logger.child({ component: "websocket" });
-  const maxFrameBytes = options.maxPayload ?? 64 * 1024;
+  const maxFrameBytes = options.maxPayload ?? maxClientFrameBytes;
   const server = new WebSocketServer({
     host: options.host,
     port: options.port,

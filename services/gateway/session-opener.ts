@@ -1,7 +1,7 @@
-// How a WebSocket connection reaches the session logic: the very SessionService handler gRPC
-// clients use, called in this process with the caller the Authenticator resolves from the Hello's
-// token. One handler, one registry, so both transports behave alike; no router transport between
-// them, so each frame is encoded once, for the socket.
+// How a transport reaches the session logic: the very SessionService handler, called in this
+// process with the caller the Authenticator resolves from the device's token. The WebSocket and the
+// plain-gRPC fast path both open streams this way, so one handler and one registry serve every
+// transport, and no router transport sits between them: each frame is encoded once, for the wire.
 import { create } from "@bufbuild/protobuf";
 import { createHandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import {
@@ -9,8 +9,8 @@ import {
   type ConnectResponse,
   ConnectResponseSchema,
   SessionService,
-} from "../../../gen/parley/v1/session_pb.js";
-import { type Authenticator, contextValuesFor } from "../../shared/auth.ts";
+} from "../../gen/parley/v1/session_pb.js";
+import { type Authenticator, contextValuesFor } from "../shared/auth.ts";
 
 /** Opens a device stream for a bearer token; the stream ends when `signal` aborts. */
 export type SessionOpener = (
@@ -19,16 +19,20 @@ export type SessionOpener = (
   signal: AbortSignal,
 ) => AsyncIterable<ConnectResponse>;
 
-export function directSessionOpener(service: ServiceImpl<typeof SessionService>, authenticator: Authenticator): SessionOpener {
+export function directSessionOpener(
+  service: ServiceImpl<typeof SessionService>,
+  authenticator: Authenticator,
+  protocolName: "websocket" | "grpc" = "websocket",
+): SessionOpener {
   const method = SessionService.method.connect;
   return async function* open(accessToken, requests, signal) {
     const caller = await authenticator.authenticate(accessToken);
     const context = createHandlerContext({
       service: SessionService,
       method,
-      protocolName: "websocket",
-      requestMethod: "GET",
-      url: "ws:///v1/session",
+      protocolName,
+      requestMethod: protocolName === "grpc" ? "POST" : "GET",
+      url: protocolName === "grpc" ? `/${SessionService.typeName}/${method.name}` : "ws:///v1/session",
       requestSignal: signal,
       contextValues: contextValuesFor(caller),
     });

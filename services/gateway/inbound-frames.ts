@@ -1,7 +1,10 @@
-// Client frames waiting for the session, read one at a time as the gRPC handler reads its request
-// stream. Past a few queued frames the socket is paused, so a client sending faster than it is
-// served is slowed by TCP flow control instead of growing this queue.
-import type { ConnectRequest } from "../../../gen/parley/v1/session_pb.js";
+// Client frames waiting for the session (from a WebSocket or a gRPC stream), read one at a time as
+// the session reads them. Past a few queued frames the transport is paused, so a client sending
+// faster than it is served is slowed by TCP or HTTP/2 flow control instead of growing this queue.
+import type { ConnectRequest } from "../../gen/parley/v1/session_pb.js";
+
+/** The largest client frame either transport reads (a Hello with many cursors fits easily). */
+export const maxClientFrameBytes = 64 * 1024;
 
 export class InboundFrames implements AsyncIterable<ConnectRequest> {
   readonly #items: ConnectRequest[] = [];
