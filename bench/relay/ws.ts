@@ -1,9 +1,11 @@
 // The relay's WebSocket side: the same frames as Parley's /v1/session (one binary message per
-// ConnectRequest / ConnectResponse, the token in Hello), with the `ws` server Parley uses.
+// ConnectRequest / ConnectResponse, the token in Hello), with the `ws` server Parley uses and its
+// encoding (a fanned-out event encoded once).
 import type { AddressInfo } from "node:net";
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { create, fromBinary } from "@bufbuild/protobuf";
 import { WebSocketServer } from "ws";
 import { ConnectRequestSchema, type ConnectResponse, ConnectResponseSchema } from "../../gen/parley/v1/session_pb.js";
+import { encodeResponse } from "../../services/gateway/websocket/encode.ts";
 import { type Hub, identityOf, type RelayStream } from "./hub.ts";
 import { handleRequest, openingFrames } from "./session.ts";
 
@@ -12,7 +14,7 @@ export async function serveWsRelay(hub: Hub, port: number): Promise<number> {
   await new Promise<void>((resolve, reject) => server.once("listening", resolve).once("error", reject));
   server.on("connection", (socket) => {
     let stream: RelayStream | undefined;
-    const write = (frame: ConnectResponse) => socket.send(toBinary(ConnectResponseSchema, frame));
+    const write = (frame: ConnectResponse) => socket.send(encodeResponse(frame));
     socket.on("error", () => {});
     socket.on("close", () => stream && hub.remove(stream));
     socket.on("message", (data, isBinary) => {
