@@ -69,6 +69,31 @@ describe("liveness", () => {
     lively.close();
   });
 
+  test("a device that pings every interval gets echoes and no pings of the server's own", async () => {
+    const user = await t.signIn(newPhone());
+    const heartbeats: { echo: boolean }[] = [];
+    const stream = new DeviceStream(
+      t.clients.session,
+      { accessToken: user.accessToken },
+      { onFrame: (f) => f.frame.case === "heartbeat" && heartbeats.push({ echo: f.frame.value.echo }) },
+    );
+    await stream.caughtUp;
+    for (let i = 0; i < 8; i++) {
+      await stream.ping(); // one ping per half interval: the server always has sent something lately
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(stream.goAway, undefined);
+    assert.equal(heartbeats.filter((h) => h.echo).length, 8);
+    assert.equal(heartbeats.filter((h) => !h.echo).length, 0, "the server pinged a device it was answering");
+    // Once the device falls quiet, the server pings it again.
+    await new Promise((r) => setTimeout(r, 700));
+    assert.ok(
+      heartbeats.some((h) => !h.echo),
+      "the server did not ping a quiet device",
+    );
+    stream.close();
+  });
+
   test("an expired access token is refused and its stream is told to refresh", async () => {
     const user = await t.signIn(newPhone());
     const stream = new DeviceStream(t.clients.session, { accessToken: user.accessToken });

@@ -56,6 +56,8 @@ export class DeviceSession {
   #flushingDelivered = false;
   #resyncWanted = false;
   #closed = false;
+  /** The outbox's frame count at the previous heartbeat tick. */
+  #pushedAtLastTick = -1;
 
   constructor(options: {
     caller: Caller;
@@ -195,7 +197,12 @@ export class DeviceSession {
       this.goAway(GoAwayReason.TOKEN_EXPIRED, "access token expires; refresh it and reconnect");
       return false;
     }
-    this.outbox.push({ case: "heartbeat", value: { nonce: BigInt(now), echo: false } });
+    // Any frame tells the device this server is alive: ping only after an interval without one.
+    // A device that pings every interval is answered by echoes and never pinged back.
+    if (this.outbox.pushed === this.#pushedAtLastTick) {
+      this.outbox.push({ case: "heartbeat", value: { nonce: BigInt(now), echo: false } });
+    }
+    this.#pushedAtLastTick = this.outbox.pushed;
     return true;
   }
 

@@ -16,14 +16,21 @@ export class Outbox {
   #wake: (() => void) | undefined;
   #drained: (() => void)[] = [];
   #closed = false;
+  #pushed = 0;
 
   get size(): number {
     return this.#frames.length;
   }
 
+  /** How many frames were ever queued here (a heartbeat is needed only when this stands still). */
+  get pushed(): number {
+    return this.#pushed;
+  }
+
   push(frame: ServerFrame): void {
     if (this.#closed) return;
     this.#frames.push(create(ConnectResponseSchema, { frame }));
+    this.#pushed++;
     this.#signal();
   }
 
@@ -38,6 +45,7 @@ export class Outbox {
       this.#receipts.delete(key);
     }
     this.#receipts.set(key, receipt);
+    this.#pushed++;
     this.#signal();
   }
 
@@ -49,6 +57,7 @@ export class Outbox {
     if (this.#closed) return;
     this.#notices.delete(key);
     this.#notices.set(key, create(ConnectResponseSchema, { frame }));
+    this.#pushed++;
     this.#signal();
   }
 

@@ -252,7 +252,7 @@ export declare type Ready = Message<"parley.v1.Ready"> & {
   sessionId: string;
 
   /**
-   * How often each side must send a heartbeat.
+   * The longest each side stays silent: after this long without sending a frame, send Heartbeat.
    *
    * @generated from field: uint32 heartbeat_interval_ms = 4;
    */
@@ -613,8 +613,10 @@ export declare const GoAwayReasonSchema: GenEnum<GoAwayReason>;
  * 4. Each SendMessageRequest gets exactly one SendResult, in the order the sends were made.
  *    The server reads the next client frame only after handling the previous one, so a client
  *    sending faster than it is served is slowed by HTTP/2 flow control, never dropped.
- * 5. Heartbeats: each side sends Heartbeat at least every heartbeat_interval_ms (from Ready); the
- *    peer echoes the nonce. A peer silent for three intervals is dead and the stream ends.
+ * 5. Heartbeats: each side sends Heartbeat when it has sent no other frame for heartbeat_interval_ms
+ *    (from Ready); the peer echoes the nonce. Any frame shows its sender is alive, so a client
+ *    that pings every interval gets echoes and no pings of the server's own. A peer silent for
+ *    three intervals is dead and the stream ends.
  * 6. One device holds one stream: a new stream for the same device replaces the old one, which
  *    gets GoAway(REPLACED). A draining server sends GoAway(SERVER_DRAINING); the client reconnects
  *    (to another gateway) with its cursors and loses nothing.
