@@ -92,7 +92,7 @@ async function idleOn(transport: Transport, ctx: BenchContext): Promise<Scenario
             "not GC-forced",
           ),
         );
-        if (level === idle.heartbeatSessions && transport === "grpc")
+        if (level === idle.heartbeatSessions)
           result.figures.push(await heartbeatCost(target, pool, idle.heartbeatWindowMs, level));
       }
       result.notes.push(
