@@ -16,5 +16,10 @@ bash scripts/engines/engines.sh up
 npm run -s cassandra:migrate
 npm run -s kafka:topics
 
+# The contract suites exit on their own; --test-force-exit could end the run before every describe
+# block had run and silently drop cases (seen in npm test), so only the cluster suites, whose
+# child processes and clients may linger, get it.
+PARLEY_ENGINES=1 node --disable-warning=TimeoutNegativeWarning --test --test-concurrency=1 --test-timeout=180000 \
+  'test/contract/**/*.test.ts'
 PARLEY_ENGINES=1 node --disable-warning=TimeoutNegativeWarning --test --test-force-exit --test-concurrency=1 --test-timeout=180000 \
-  'test/contract/**/*.test.ts' 'test/engines/**/*.test.ts'
+  'test/engines/**/*.test.ts'

@@ -4,14 +4,15 @@
 // batchSize users with at most `concurrency` batches in flight ("batched"), so one large group
 // neither builds one huge call nor floods the gateways. Each event counts in
 // parley_fanout_events_total{strategy}.
+
 import { Counter } from "prom-client";
 import type { ConversationEvent } from "../../gen/parley/v1/events_pb.js";
 import type { EventBus } from "../bus/ports.ts";
+import { MemberCache } from "../messaging/member-cache.ts";
 import type { ConversationStore, MemberRecord } from "../messaging/ports.ts";
 import { createLogger, type Logger } from "../shared/logger.ts";
 import type { Metrics } from "../shared/metrics.ts";
 import { withSpanFromHeaders } from "../shared/tracing.ts";
-import { MemberCache } from "./member-cache.ts";
 import type { DeliveryRouter } from "./ports.ts";
 
 export interface FanoutSettings {

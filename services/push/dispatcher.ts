@@ -3,9 +3,11 @@
 // message's sequence, except the sender, who have not muted the conversation, on devices with a
 // token, notifications enabled and no open stream. Those messages are coalesced per device, then
 // rate-limited per device and handed to delivery.
+
 import type { ConversationEvent } from "../../gen/parley/v1/events_pb.js";
 import type { EventBus } from "../bus/ports.ts";
 import { recipientsAt } from "../fanout/worker.ts";
+import { MemberCache } from "../messaging/member-cache.ts";
 import type { ConversationStore, UserDirectory } from "../messaging/ports.ts";
 import type { Clock, IdGenerator } from "../shared/clock.ts";
 import type { Logger } from "../shared/logger.ts";
@@ -44,6 +46,8 @@ export function createPushDispatcher(deps: DispatcherDeps) {
   const skipped = (reason: string, count = 1) => count > 0 && metrics.pushSkipped.inc({ reason }, count);
   let stopped = false;
   let unsubscribers: (() => Promise<void>)[] = [];
+  // Events arrive in each conversation's order, so members are read once per membership change.
+  const memberCache = new MemberCache(deps.conversations);
   const flushing = new Set<Promise<void>>();
 
   const coalescer = new Coalescer({
@@ -67,10 +71,7 @@ export function createPushDispatcher(deps: DispatcherDeps) {
   async function onEvent(event: ConversationEvent): Promise<void> {
     if (event.body.case !== "message" || stopped) return;
     const { conversationId, sequence, senderUserId } = event;
-    const [members, settings] = await Promise.all([
-      deps.conversations.members(conversationId),
-      deps.settings.forConversation(conversationId),
-    ]);
+    const [members, settings] = await Promise.all([memberCache.forEvent(event), deps.settings.forConversation(conversationId)]);
     const now = deps.clock.now();
     // Your own message never notifies you, on any of your devices.
     const others = recipientsAt(members, sequence).filter((userId) => userId !== senderUserId);

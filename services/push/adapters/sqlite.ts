@@ -65,8 +65,12 @@ export class SqlitePushDeviceStore implements PushDeviceStore {
   }
 
   async devicesOf(userIds: string[]): Promise<PushDevice[]> {
-    const statement = prepared(this.#db, "SELECT * FROM push_devices WHERE user_id = ?");
-    return [...new Set(userIds)].flatMap((userId) => (statement.all(userId) as unknown as DeviceRow[]).map(toDevice));
+    if (userIds.length === 0) return [];
+    // One statement for every recipient of a message (a group's worth), not one per user.
+    const rows = prepared(this.#db, "SELECT * FROM push_devices WHERE user_id IN (SELECT DISTINCT value FROM json_each(?))").all(
+      JSON.stringify(userIds),
+    ) as unknown as DeviceRow[];
+    return rows.map(toDevice);
   }
 
   async forget(userId: string, deviceId: string): Promise<void> {

@@ -1,25 +1,26 @@
-// The fanout worker's memory of who is in a conversation, so a busy group costs one member read
-// per membership change instead of one per event. Safe because every membership change is itself
-// an event in the conversation's order, which the worker sees in order: a cached read stays right
-// until the next non-message event, and any gap in the sequence (events handled by another worker
-// after a rebalance, say) drops the entry. recipientsAt() then picks members by sequence.
+// Who is in a conversation, remembered by a consumer of the conversation event stream (fanout and
+// push), so a busy group costs one member read per membership change instead of one per event.
+// Safe because every membership change is itself an event in the conversation's order, which the
+// consumer sees in order: a cached read stays right until the next non-message event, and any gap
+// in the sequence (an event the consumer skipped, or one handled by another worker after a
+// rebalance) drops the entry. recipientsAt() then picks members by sequence.
 import type { ConversationEvent } from "../../gen/parley/v1/events_pb.js";
-import type { ConversationStore, MemberRecord } from "../messaging/ports.ts";
 import { LruMap } from "../shared/lru-map.ts";
+import type { ConversationStore, MemberRecord } from "./ports.ts";
 
 interface Entry {
   members: MemberRecord[];
   /** Members not removed at the time of the read. */
   currentCount: number;
-  /** The last event of the conversation this worker handled. */
+  /** The last event of the conversation this consumer handled. */
   lastSequence: bigint;
 }
 
 export class MemberCache {
-  readonly #store: ConversationStore;
+  readonly #store: Pick<ConversationStore, "members">;
   readonly #entries: LruMap<string, Entry>;
 
-  constructor(store: ConversationStore, capacity = 1_000) {
+  constructor(store: Pick<ConversationStore, "members">, capacity = 1_000) {
     this.#store = store;
     this.#entries = new LruMap(capacity);
   }
@@ -40,7 +41,7 @@ export class MemberCache {
     return members;
   }
 
-  /** How many current members the conversation had at this worker's last read, if it holds one. */
+  /** How many current members the conversation had at the last read, if this cache holds one. */
   knownSize(conversationId: string): number | undefined {
     return this.#entries.get(conversationId)?.currentCount;
   }
