@@ -37,18 +37,23 @@ export class InboundFrames implements AsyncIterable<ConnectRequest> {
     this.#wakeUp();
   }
 
-  async *[Symbol.asyncIterator](): AsyncGenerator<ConnectRequest> {
-    for (;;) {
+  /** A plain iterator, not an async generator: one promise per frame, no generator resumption. */
+  [Symbol.asyncIterator](): AsyncIterator<ConnectRequest, undefined> {
+    const next = (): Promise<IteratorResult<ConnectRequest, undefined>> => {
       const item = this.#items.shift();
       if (item) {
         if (this.#paused && this.#items.length < this.#highWater / 2) {
           this.#paused = false;
           this.#resume();
         }
-        yield item;
-      } else if (this.#ended) return;
-      else await new Promise<void>((resolve) => (this.#wake = resolve));
-    }
+        return Promise.resolve({ done: false, value: item });
+      }
+      if (this.#ended) return Promise.resolve({ done: true, value: undefined });
+      return new Promise((resolve) => {
+        this.#wake = () => resolve(next());
+      });
+    };
+    return { next };
   }
 
   #wakeUp(): void {

@@ -76,31 +76,46 @@ export class Outbox {
     while (this.#frames.length > limit && !this.#closed) await new Promise<void>((resolve) => this.#drained.push(resolve));
   }
 
-  async *frames(): AsyncGenerator<ConnectResponse> {
-    for (;;) {
-      const frame = this.#frames.shift();
-      if (frame) {
-        this.#notifyDrained();
-        yield frame;
-        continue;
-      }
-      const [key, receipt] = this.#receipts.entries().next().value ?? [];
-      if (key !== undefined && receipt) {
-        this.#receipts.delete(key);
-        yield create(ConnectResponseSchema, { frame: { case: "receipt", value: receipt } });
-        continue;
-      }
-      const [noticeKey, notice] = this.#notices.entries().next().value ?? [];
-      if (noticeKey !== undefined && notice) {
-        this.#notices.delete(noticeKey);
-        yield notice;
-        continue;
-      }
-      if (this.#closed) return;
-      await new Promise<void>((resolve) => {
-        this.#wake = resolve;
+  /**
+   * The frames in the order they go out: queued frames first, then receipts, then notices. A plain
+   * iterator rather than an async generator: every frame of every stream passes here, and a
+   * generator costs extra promises and a resumption per frame.
+   */
+  frames(): AsyncIterableIterator<ConnectResponse> {
+    const next = (): Promise<IteratorResult<ConnectResponse, undefined>> => {
+      const frame = this.#take();
+      if (frame) return Promise.resolve({ done: false, value: frame });
+      if (this.#closed) return Promise.resolve({ done: true, value: undefined });
+      return new Promise((resolve) => {
+        this.#wake = () => resolve(next());
       });
+    };
+    return {
+      next,
+      return: () => Promise.resolve({ done: true, value: undefined }),
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
+  }
+
+  #take(): ConnectResponse | undefined {
+    const frame = this.#frames.shift();
+    if (frame) {
+      this.#notifyDrained();
+      return frame;
     }
+    const [key, receipt] = this.#receipts.entries().next().value ?? [];
+    if (key !== undefined && receipt) {
+      this.#receipts.delete(key);
+      return create(ConnectResponseSchema, { frame: { case: "receipt", value: receipt } });
+    }
+    const [noticeKey, notice] = this.#notices.entries().next().value ?? [];
+    if (noticeKey !== undefined && notice) {
+      this.#notices.delete(noticeKey);
+      return notice;
+    }
+    return undefined;
   }
 
   #signal(): void {

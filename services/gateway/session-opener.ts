@@ -2,14 +2,8 @@
 // process with the caller the Authenticator resolves from the device's token. The WebSocket and the
 // plain-gRPC fast path both open streams this way, so one handler and one registry serve every
 // transport, and no router transport sits between them: each frame is encoded once, for the wire.
-import { create } from "@bufbuild/protobuf";
-import { createHandlerContext, type ServiceImpl } from "@connectrpc/connect";
-import {
-  type ConnectRequest,
-  type ConnectResponse,
-  ConnectResponseSchema,
-  SessionService,
-} from "../../gen/parley/v1/session_pb.js";
+import { createHandlerContext, type HandlerContext } from "@connectrpc/connect";
+import { type ConnectRequest, type ConnectResponse, SessionService } from "../../gen/parley/v1/session_pb.js";
 import { type Authenticator, contextValuesFor } from "../shared/auth.ts";
 
 /** Opens a device stream for a bearer token; the stream ends when `signal` aborts. */
@@ -19,8 +13,13 @@ export type SessionOpener = (
   signal: AbortSignal,
 ) => AsyncIterable<ConnectResponse>;
 
+/** The session handler as createSessionService builds it: it yields whole ConnectResponse messages. */
+export interface SessionHandler {
+  connect(requests: AsyncIterable<ConnectRequest>, context: HandlerContext): AsyncIterable<ConnectResponse>;
+}
+
 export function directSessionOpener(
-  service: ServiceImpl<typeof SessionService>,
+  service: SessionHandler,
   authenticator: Authenticator,
   protocolName: "websocket" | "grpc" = "websocket",
 ): SessionOpener {
@@ -36,6 +35,6 @@ export function directSessionOpener(
       requestSignal: signal,
       contextValues: contextValuesFor(caller),
     });
-    for await (const response of service.connect(requests, context)) yield create(ConnectResponseSchema, response);
+    yield* service.connect(requests, context);
   };
 }

@@ -1,9 +1,9 @@
 // The SessionService handler: authenticates, waits for Hello, then runs a DeviceSession whose
 // outbox is the response stream. Client frames are read one at a time in the background.
 import { randomUUID } from "node:crypto";
-import { type Client, Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import { type Client, Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
 import type { MessagingService } from "../../gen/parley/v1/messaging_pb.js";
-import type { ConnectRequest, ConnectResponse, SessionService } from "../../gen/parley/v1/session_pb.js";
+import type { ConnectRequest, ConnectResponse } from "../../gen/parley/v1/session_pb.js";
 import { callerOf } from "../shared/auth.ts";
 import type { Clock } from "../shared/clock.ts";
 import { invalidArgument, parleyError } from "../shared/errors.ts";
@@ -13,6 +13,7 @@ import { messagingBackend } from "./backend.ts";
 import { DeviceSession, type SessionSettings } from "./device-session.ts";
 import type { SessionExtension } from "./extension.ts";
 import type { SessionRegistry } from "./registry.ts";
+import type { SessionHandler } from "./session-opener.ts";
 
 export interface SessionServiceDeps {
   registry: SessionRegistry;
@@ -43,10 +44,10 @@ async function firstFrame(requests: AsyncIterator<ConnectRequest>, timeoutMs: nu
   }
 }
 
-export function createSessionService(deps: SessionServiceDeps): ServiceImpl<typeof SessionService> {
+export function createSessionService(deps: SessionServiceDeps): SessionHandler {
   const { settings } = deps;
   return {
-    async *connect(requests, ctx): AsyncGenerator<ConnectResponse> {
+    async *connect(requests: AsyncIterable<ConnectRequest>, ctx: HandlerContext): AsyncGenerator<ConnectResponse> {
       const caller = callerOf(ctx);
       const iterator = requests[Symbol.asyncIterator]();
       const first = await firstFrame(iterator, settings.helloTimeoutMs);
