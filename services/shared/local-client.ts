@@ -26,19 +26,26 @@ export function createLocalClient<S extends DescService>(
 function localCall(service: DescService, method: DescMethod, handler: UnaryHandler, authenticator: Authenticator) {
   const url = `in-process:///${service.typeName}/${method.name}`;
   return async (input: unknown, options?: CallOptions) => {
-    const requestHeader = new Headers(options?.headers);
-    const caller = await authenticateHeader(authenticator, requestHeader.get("authorization"));
+    const caller = await authenticateHeader(authenticator, authorizationOf(options?.headers));
     const context = createHandlerContext({
       service,
       method,
       protocolName: "in-process",
       requestMethod: "POST",
       url,
-      requestHeader,
+      requestHeader: options?.headers,
       requestSignal: options?.signal,
       timeoutMs: options?.timeoutMs,
       contextValues: contextValuesFor(caller),
     });
     return create(method.output, (await handler(create(method.input, input as never), context)) as never);
   };
+}
+
+/** The authorization header of a call, read without building a Headers object (the common case is a plain record). */
+function authorizationOf(headers: CallOptions["headers"]): string | null {
+  if (headers === undefined) return null;
+  if (headers instanceof Headers || Array.isArray(headers)) return new Headers(headers).get("authorization");
+  for (const [name, value] of Object.entries(headers)) if (name.toLowerCase() === "authorization") return String(value);
+  return null;
 }

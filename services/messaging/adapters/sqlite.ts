@@ -198,7 +198,7 @@ export class SqliteReceiptStore implements ReceiptStore {
   advanceDelivered(conversationId: string, userId: string, deviceId: string, through: bigint) {
     return this.#commit(() => {
       // The watermark's read comes first: a missing member throws before anything is written.
-      const raised = this.#raise(conversationId, userId, through, "delivered_through = MAX(delivered_through, $through)");
+      const raised = this.#raise(conversationId, userId, through, "delivered");
       prepared(
         this.#db,
         `INSERT INTO device_cursors (device_id, conversation_id, sequence) VALUES (?, ?, ?)
@@ -209,31 +209,35 @@ export class SqliteReceiptStore implements ReceiptStore {
   }
 
   async advanceRead(conversationId: string, userId: string, through: bigint) {
-    return transaction(this.#db, () =>
-      this.#raise(
-        conversationId,
-        userId,
-        through,
-        "read_through = MAX(read_through, $through), delivered_through = MAX(delivered_through, $through)",
-      ),
-    );
+    return transaction(this.#db, () => this.#raise(conversationId, userId, through, "read"));
   }
 
-  #raise(conversationId: string, userId: string, through: bigint, assignments: string) {
-    const before = prepared(
+  /**
+   * Raises the watermarks in one statement when they move (the common case: every ack of a new
+   * event); only when nothing moved is the row read, to answer with its current values.
+   */
+  #raise(conversationId: string, userId: string, through: bigint, kind: "delivered" | "read") {
+    const raised = prepared(
       this.#db,
-      "SELECT delivered_through, read_through FROM members WHERE conversation_id = ? AND user_id = ?",
-    ).get(conversationId, userId) as Row | undefined;
-    if (!before) throw conversationNotFound();
-    const after = prepared(
-      this.#db,
-      `UPDATE members SET ${assignments} WHERE conversation_id = $conversation AND user_id = $user
-       RETURNING delivered_through, read_through`,
-    ).get({ through, conversation: conversationId, user: userId }) as Row;
+      kind === "delivered"
+        ? `UPDATE members SET delivered_through = $through
+             WHERE conversation_id = $conversation AND user_id = $user AND delivered_through < $through
+             RETURNING delivered_through, read_through`
+        : `UPDATE members SET read_through = MAX(read_through, $through), delivered_through = MAX(delivered_through, $through)
+             WHERE conversation_id = $conversation AND user_id = $user AND (read_through < $through OR delivered_through < $through)
+             RETURNING delivered_through, read_through`,
+    ).get({ through, conversation: conversationId, user: userId }) as Row | undefined;
+    const row =
+      raised ??
+      (prepared(this.#db, "SELECT delivered_through, read_through FROM members WHERE conversation_id = ? AND user_id = ?").get(
+        conversationId,
+        userId,
+      ) as Row | undefined);
+    if (!row) throw conversationNotFound();
     return {
-      changed: after.delivered_through !== before.delivered_through || after.read_through !== before.read_through,
-      deliveredThrough: BigInt(after.delivered_through as number),
-      readThrough: BigInt(after.read_through as number),
+      changed: raised !== undefined,
+      deliveredThrough: BigInt(row.delivered_through as number),
+      readThrough: BigInt(row.read_through as number),
     };
   }
 

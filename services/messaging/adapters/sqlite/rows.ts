@@ -3,6 +3,7 @@
 import type { DatabaseSync } from "node:sqlite";
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { type ConversationEvent, ConversationEventSchema } from "../../../../gen/parley/v1/events_pb.js";
+import { LruMap } from "../../../shared/lru-map.ts";
 import { prepared } from "../../../storage/sqlite.ts";
 import {
   type ConversationRecord,
@@ -31,8 +32,18 @@ export const toConversation = (r: Row): ConversationRecord => ({
 });
 
 /** Settings are stored as JSON; missing keys (older rows, NULL) take the defaults. */
-export const parseSettings = (text: unknown): GroupSettings =>
-  typeof text === "string" ? { ...defaultGroupSettings, ...(JSON.parse(text) as Partial<GroupSettings>) } : defaultGroupSettings;
+export function parseSettings(text: unknown): GroupSettings {
+  if (typeof text !== "string") return defaultGroupSettings;
+  // Every ack and send reads a seat, and a group's settings text rarely changes: parse it once.
+  let settings = parsedSettings.get(text);
+  if (!settings) {
+    settings = Object.freeze({ ...defaultGroupSettings, ...(JSON.parse(text) as Partial<GroupSettings>) });
+    parsedSettings.set(text, settings);
+  }
+  return settings;
+}
+
+const parsedSettings = new LruMap<string, GroupSettings>(256);
 
 export const toGroupState = (r: Row): GroupState => ({
   membershipVersion: BigInt(r.membership_version as number),
