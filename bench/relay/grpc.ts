@@ -5,8 +5,8 @@ import { createServer, type Http2ServerResponse } from "node:http2";
 import type { AddressInfo } from "node:net";
 import { create, fromBinary } from "@bufbuild/protobuf";
 import { ConnectRequestSchema, type ConnectResponse, ConnectResponseSchema } from "../../gen/parley/v1/session_pb.js";
-import { GrpcMessageReader, grpcEnvelope } from "../../services/gateway/grpc/framing.ts";
-import { encodeResponse } from "../../services/gateway/websocket/encode.ts";
+import { encodeGrpcMessage } from "../../services/gateway/frame-encoding.ts";
+import { GrpcMessageReader } from "../../services/gateway/grpc/framing.ts";
 import { type Hub, identityOf, type RelayStream } from "./hub.ts";
 import { handleRequest, openingFrames } from "./session.ts";
 
@@ -18,7 +18,7 @@ export async function serveGrpcRelay(hub: Hub, port: number): Promise<number> {
     const who = identityOf(String(req.headers.authorization ?? "").replace(/^Bearer /i, ""));
     if (!who) return end(res, "16", "relay token expected");
     res.writeHead(200, { "content-type": "application/grpc+proto" });
-    const write = (frame: ConnectResponse) => res.write(grpcEnvelope(encodeResponse(frame)));
+    const write = (frame: ConnectResponse) => res.write(encodeGrpcMessage(frame));
     let nextDelivery = 1n;
     const stream: RelayStream = {
       ...who,

@@ -5,7 +5,7 @@ import type { AddressInfo } from "node:net";
 import { create, fromBinary } from "@bufbuild/protobuf";
 import { WebSocketServer } from "ws";
 import { ConnectRequestSchema, type ConnectResponse, ConnectResponseSchema } from "../../gen/parley/v1/session_pb.js";
-import { encodeResponse } from "../../services/gateway/websocket/encode.ts";
+import { encodeResponse } from "../../services/gateway/frame-encoding.ts";
 import { type Hub, identityOf, type RelayStream } from "./hub.ts";
 import { handleRequest, openingFrames } from "./session.ts";
 

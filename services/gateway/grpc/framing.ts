@@ -1,6 +1,6 @@
 // gRPC's length-prefixed messages on an HTTP/2 stream: one flag byte (bit 0 = compressed), a
 // four-byte big-endian length, then the message. The reader splits a stream of DATA chunks into
-// messages; the writer prefixes one encoded message.
+// messages (frame-encoding.ts writes them).
 import { Code } from "@connectrpc/connect";
 import { parleyError } from "../../shared/errors.ts";
 
@@ -46,13 +46,4 @@ export class GrpcMessageReader {
     }
     return messages;
   }
-}
-
-/** One uncompressed gRPC message: the five-byte prefix and the encoded bytes, in one buffer. */
-export function grpcEnvelope(message: Uint8Array): Buffer {
-  const framed = Buffer.allocUnsafe(headerBytes + message.byteLength);
-  framed[0] = 0;
-  framed.writeUInt32BE(message.byteLength, 1);
-  framed.set(message, headerBytes);
-  return framed;
 }

@@ -14,10 +14,10 @@ import { ConnectRequestSchema, SessionService } from "../../../gen/parley/v1/ses
 import { bearerToken } from "../../shared/auth.ts";
 import { parleyError, reasonOf, toPublicError } from "../../shared/errors.ts";
 import type { Logger } from "../../shared/logger.ts";
+import { encodeGrpcMessage } from "../frame-encoding.ts";
 import { InboundFrames } from "../inbound-frames.ts";
 import type { SessionOpener } from "../session-opener.ts";
-import { encodeResponse } from "../websocket/encode.ts";
-import { GrpcMessageReader, grpcEnvelope } from "./framing.ts";
+import { GrpcMessageReader } from "./framing.ts";
 
 /** Serves the request and returns true, or returns false to leave it to the next handler. */
 export type DirectRoute = (req: Http2ServerRequest, res: Http2ServerResponse) => boolean;
@@ -125,7 +125,7 @@ async function pipe(res: Http2ServerResponse, stream: StreamState, responses: As
     // Leaving the loop returns the session's iterator, which ends the session.
     if (stream.closed) return;
     if (!res.headersSent) res.writeHead(200, { "content-type": "application/grpc+proto", "grpc-accept-encoding": "identity" });
-    if (!res.write(grpcEnvelope(encodeResponse(response)))) await drained(res, stream);
+    if (!res.write(encodeGrpcMessage(response))) await drained(res, stream);
   }
 }
 
@@ -134,7 +134,7 @@ interface StreamState {
   closed: boolean;
 }
 
-type ConnectResponseLike = Parameters<typeof encodeResponse>[0];
+type ConnectResponseLike = Parameters<typeof encodeGrpcMessage>[0];
 
 function drained(res: Http2ServerResponse, stream: StreamState): Promise<void> {
   return new Promise((resolve) => {

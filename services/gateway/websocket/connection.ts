@@ -9,10 +9,10 @@ import {
   GoAwayReason,
 } from "../../../gen/parley/v1/session_pb.js";
 import type { Logger } from "../../shared/logger.ts";
+import { encodeResponse } from "../frame-encoding.ts";
 import { InboundFrames } from "../inbound-frames.ts";
 import type { SessionOpener } from "../session-opener.ts";
 import { CloseCode, closeFor, trimReason } from "./close-codes.ts";
-import { encodeResponse } from "./encode.ts";
 
 export interface ConnectionOptions {
   open: SessionOpener;

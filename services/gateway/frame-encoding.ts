@@ -1,0 +1,78 @@
+// Encodes server frames for the wire. An event fanned out to many devices is one object offered
+// to every session, so its bytes are encoded once and each device's frame only adds its own
+// delivery id around them (ConnectResponse.event = 3 { delivery_id = 1, event = 2 }), written by
+// hand into one buffer. A gRPC message gets its 5-byte prefix in the same buffer, with no copy.
+import { toBinary } from "@bufbuild/protobuf";
+import { type ConversationEvent, ConversationEventSchema } from "../../gen/parley/v1/events_pb.js";
+import { type ConnectResponse, ConnectResponseSchema } from "../../gen/parley/v1/session_pb.js";
+
+const encodedEvents = new WeakMap<ConversationEvent, Uint8Array>();
+const grpcPrefixBytes = 5;
+
+/** One frame's protobuf bytes (a WebSocket message). */
+export function encodeResponse(response: ConnectResponse): Uint8Array {
+  return encodeAfter(response, 0);
+}
+
+/** One frame as an uncompressed gRPC message: flag byte, big-endian length, protobuf bytes. */
+export function encodeGrpcMessage(response: ConnectResponse): Uint8Array {
+  const message = encodeAfter(response, grpcPrefixBytes);
+  new DataView(message.buffer, message.byteOffset, grpcPrefixBytes).setUint32(1, message.byteLength - grpcPrefixBytes);
+  return message;
+}
+
+/** The frame's bytes after `offset` zero bytes. */
+function encodeAfter(response: ConnectResponse, offset: number): Uint8Array {
+  const frame = response.frame;
+  if (
+    frame.case !== "event" ||
+    !frame.value.event ||
+    response.$unknown ||
+    frame.value.$unknown ||
+    frame.value.deliveryId > BigInt(Number.MAX_SAFE_INTEGER)
+  ) {
+    const bytes = toBinary(ConnectResponseSchema, response);
+    if (offset === 0) return bytes;
+    const out = new Uint8Array(offset + bytes.byteLength);
+    out.set(bytes, offset);
+    return out;
+  }
+  const event = frame.value.event;
+  let eventBytes = encodedEvents.get(event);
+  if (!eventBytes) {
+    eventBytes = toBinary(ConversationEventSchema, event);
+    encodedEvents.set(event, eventBytes);
+  }
+  const deliveryId = Number(frame.value.deliveryId);
+  const inner =
+    (deliveryId === 0 ? 0 : 1 + varintSize(deliveryId)) + 1 + varintSize(eventBytes.byteLength) + eventBytes.byteLength;
+  const out = new Uint8Array(offset + 1 + varintSize(inner) + inner);
+  let at = offset;
+  out[at++] = (3 << 3) | 2; // ConnectResponse.event, length-delimited
+  at = writeVarint(out, at, inner);
+  if (deliveryId !== 0) {
+    out[at++] = 1 << 3; // EventDelivery.delivery_id, varint
+    at = writeVarint(out, at, deliveryId);
+  }
+  out[at++] = (2 << 3) | 2; // EventDelivery.event, length-delimited
+  at = writeVarint(out, at, eventBytes.byteLength);
+  out.set(eventBytes, at);
+  return out;
+}
+
+function varintSize(value: number): number {
+  let size = 1;
+  for (let v = value; v >= 128; v = Math.floor(v / 128)) size++;
+  return size;
+}
+
+function writeVarint(out: Uint8Array, at: number, value: number): number {
+  let v = value;
+  let i = at;
+  while (v >= 128) {
+    out[i++] = (v % 128) | 128;
+    v = Math.floor(v / 128);
+  }
+  out[i++] = v;
+  return i;
+}

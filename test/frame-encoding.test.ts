@@ -1,0 +1,47 @@
+// The frame encoder writes an event's bytes once per fanout and wraps them per device; the result
+// must be byte-for-byte what protobuf-es writes for the whole frame, and a gRPC message is those
+// bytes after the 5-byte prefix.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { ConversationEventSchema } from "../gen/parley/v1/events_pb.js";
+import { ConnectResponseSchema } from "../gen/parley/v1/session_pb.js";
+import { encodeGrpcMessage, encodeResponse } from "../services/gateway/frame-encoding.ts";
+
+test("event frames for several devices share the event bytes and equal the generic encoding", () => {
+  const event = create(ConversationEventSchema, {
+    conversationId: "0190a1b2-0000-7000-8000-000000000001",
+    sequence: 300n,
+    eventId: "e",
+    senderUserId: "u",
+    body: { case: "message", value: { clientMessageId: "c", content: { kind: { case: "text", value: { body: "héllo" } } } } },
+  });
+  for (const deliveryId of [0n, 1n, 127n, 128n, 16_383n, 16_384n, 2n ** 40n, 2n ** 60n]) {
+    const frame = create(ConnectResponseSchema, { frame: { case: "event", value: { deliveryId, event } } });
+    const generic = toBinary(ConnectResponseSchema, frame);
+    assert.deepEqual(encodeResponse(frame), generic, `delivery ${deliveryId}`);
+    assert.deepEqual(encodeGrpcMessage(frame), grpcMessage(generic), `gRPC, delivery ${deliveryId}`);
+  }
+  const heartbeat = create(ConnectResponseSchema, { frame: { case: "heartbeat", value: { nonce: 7n } } });
+  assert.deepEqual(encodeResponse(heartbeat), toBinary(ConnectResponseSchema, heartbeat));
+  assert.deepEqual(encodeGrpcMessage(heartbeat), grpcMessage(toBinary(ConnectResponseSchema, heartbeat)));
+});
+
+test("an event larger than 127 bytes gets multi-byte lengths and still matches", () => {
+  const event = create(ConversationEventSchema, {
+    conversationId: "0190a1b2-0000-7000-8000-000000000002",
+    sequence: 1n,
+    body: { case: "message", value: { content: { kind: { case: "text", value: { body: "x".repeat(20_000) } } } } },
+  });
+  const frame = create(ConnectResponseSchema, { frame: { case: "event", value: { deliveryId: 9n, event } } });
+  assert.deepEqual(encodeResponse(frame), toBinary(ConnectResponseSchema, frame));
+  assert.deepEqual(encodeGrpcMessage(frame), grpcMessage(toBinary(ConnectResponseSchema, frame)));
+});
+
+/** What a gRPC peer expects: flag 0, big-endian length, the message. */
+function grpcMessage(bytes: Uint8Array): Uint8Array {
+  const out = new Uint8Array(5 + bytes.byteLength);
+  new DataView(out.buffer).setUint32(1, bytes.byteLength);
+  out.set(bytes, 5);
+  return out;
+}
