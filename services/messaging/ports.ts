@@ -77,6 +77,11 @@ export interface Roster extends GroupState {
 export interface Seat {
   member: MemberRecord;
   group: GroupState;
+  /**
+   * The conversation's last sequence, when the store reads it with the seat at no extra cost
+   * (SQLite joins it in; on Cassandra it lives elsewhere and is left out).
+   */
+  lastSequence?: bigint;
 }
 
 /** A membership change applied in the same atomic step as the event that records it. */

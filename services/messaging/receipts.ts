@@ -24,8 +24,9 @@ export function createReceipts(deps: ReceiptDeps) {
     if (kind === "delivered" && seat && seat.group.deletedAt !== null) return { changed: false, ...seat.member };
     // Anything else but a readable seat is refused by the reader check, exactly as before.
     const { member } = seat && seat.group.deletedAt === null ? seat : await deps.access.reader(conversationId, caller.userId);
-    const conversation = await deps.store.get(conversationId);
-    const ceiling = visibleUpTo(member, conversation?.lastSequence ?? 0n);
+    // The seat may carry the last sequence already (SQLite); otherwise it is one more read.
+    const lastSequence = seat?.lastSequence ?? (await deps.store.get(conversationId))?.lastSequence ?? 0n;
+    const ceiling = visibleUpTo(member, lastSequence);
     const clamped = through > ceiling ? ceiling : through;
     const result =
       kind === "read"

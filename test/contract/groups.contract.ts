@@ -69,6 +69,16 @@ export function groupStateContract(name: string, makeAdapters: () => Promise<Mes
       assert.equal(await a.conversations.roster(uid("missing")), undefined);
     });
 
+    c.test("a seat that carries the last sequence carries the conversation's current one", async (a) => {
+      const conv = await newConversation(a);
+      await send(a, conv.conversationId, conv.owner, "m1");
+      await send(a, conv.conversationId, conv.owner, "m2");
+      const seat = await a.conversations.seat(conv.conversationId, conv.owner);
+      const current = (await a.conversations.get(conv.conversationId))?.lastSequence;
+      assert.ok(current !== undefined && current >= 3n);
+      if (seat?.lastSequence !== undefined) assert.equal(seat.lastSequence, current);
+    });
+
     c.test("membership and settings changes bump the version by one; messages and info changes do not", async (a) => {
       const conv = await newConversation(a);
       const carol = uid("carol");

@@ -121,10 +121,10 @@ export class SqliteConversationStore implements ConversationStore {
   async seat(conversationId: string, userId: string) {
     const r = prepared(
       this.#db,
-      `SELECT m.*, c.membership_version, c.settings, c.deleted_at FROM members m
+      `SELECT m.*, c.membership_version, c.settings, c.deleted_at, c.last_sequence FROM members m
          JOIN conversations c ON c.conversation_id = m.conversation_id WHERE m.conversation_id = ? AND m.user_id = ?`,
     ).get(conversationId, userId) as Row | undefined;
-    return r ? { member: toMember(r), group: toGroupState(r) } : undefined;
+    return r ? { member: toMember(r), group: toGroupState(r), lastSequence: BigInt(r.last_sequence as number) } : undefined;
   }
 }
 
