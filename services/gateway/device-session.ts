@@ -46,13 +46,16 @@ export class DeviceSession {
   #unacked: Unacked[] = [];
   /** Highest sequence sent on this stream (or known to the device) per conversation. */
   #sent = new Map<string, bigint>();
-  /** Conversations with events beyond #sent waiting to be pulled, and the highest one known. */
-  #pending = new Map<string, bigint>();
+  /**
+   * Conversations with events beyond #sent waiting to be pulled, and the highest one known. This
+   * and the other rarely used collections exist only while in use: idle sessions are most of them.
+   */
+  #pending: Map<string, bigint> | undefined;
   #replaying = true;
   #pumping = false;
-  #roomWaiters: (() => void)[] = [];
+  #roomWaiters: (() => void)[] | undefined;
   /** Acked sequences not yet recorded as delivered; coalesced while a write is in flight. */
-  #deliveredPending = new Map<string, bigint>();
+  #deliveredPending: Map<string, bigint> | undefined;
   #flushingDelivered = false;
   #resyncWanted = false;
   #closed = false;
@@ -139,10 +142,11 @@ export class DeviceSession {
     const sent = this.#sent.get(conversationId);
     if (sent !== undefined && event.sequence <= sent) return;
     const inOrder = sent !== undefined && event.sequence === sent + 1n;
-    if (!this.#replaying && inOrder && !this.#pending.has(conversationId) && this.#room() > 0) {
+    if (!this.#replaying && inOrder && !this.#pending?.has(conversationId) && this.#room() > 0) {
       this.#emit(event);
       return;
     }
+    this.#pending ??= new Map();
     const known = this.#pending.get(conversationId) ?? 0n;
     if (event.sequence > known) this.#pending.set(conversationId, event.sequence);
     this.#pump();
@@ -216,7 +220,7 @@ export class DeviceSession {
     if (this.#closed) return;
     this.#closed = true;
     this.outbox.close();
-    for (const resolve of this.#roomWaiters.splice(0)) resolve();
+    this.#releaseRoomWaiters();
   }
 
   #emit(event: ConversationEvent): boolean {
@@ -234,8 +238,19 @@ export class DeviceSession {
     if (sent === undefined || sequence > sent) this.#sent.set(conversationId, sequence);
   }
 
+  #releaseRoomWaiters(): void {
+    const waiters = this.#roomWaiters;
+    this.#roomWaiters = undefined;
+    if (waiters) for (const resolve of waiters) resolve();
+  }
+
   async #waitForRoom(): Promise<void> {
-    while (this.#room() <= 0 && !this.#closed) await new Promise<void>((resolve) => this.#roomWaiters.push(resolve));
+    while (this.#room() <= 0 && !this.#closed) {
+      await new Promise<void>((resolve) => {
+        this.#roomWaiters ??= [];
+        this.#roomWaiters.push(resolve);
+      });
+    }
   }
 
   /** Pulls pending conversations from storage while the window has room. */
@@ -257,21 +272,22 @@ export class DeviceSession {
       this.#logger.info("resynced after a lost route", { found });
     }
     for (;;) {
-      const next = this.#pending.entries().next().value;
+      const next = this.#pending?.entries().next().value;
+      if (!next) this.#pending = undefined;
       if (!next || this.#room() <= 0 || this.#closed) return;
       const [conversationId, target] = next;
       const from = this.#sent.get(conversationId) ?? 0n;
       if (from >= target) {
-        this.#pending.delete(conversationId);
+        this.#pending?.delete(conversationId);
         continue;
       }
       const cursor = create(CursorSchema, { conversationId, sequence: from });
       const page = await this.#backend.sync([cursor], true, Math.min(this.#room(), this.#settings.pageSize));
       for (const event of page.events) this.#emit(event);
       const reached = this.#sent.get(conversationId) ?? 0n;
-      const wanted = this.#pending.get(conversationId) ?? 0n;
+      const wanted = this.#pending?.get(conversationId) ?? 0n;
       // Nothing readable (for example the device's user was removed): stop asking for it.
-      if (reached >= wanted || (page.events.length === 0 && wanted === target)) this.#pending.delete(conversationId);
+      if (reached >= wanted || (page.events.length === 0 && wanted === target)) this.#pending?.delete(conversationId);
     }
   }
 
@@ -282,9 +298,10 @@ export class DeviceSession {
     }
     while (this.#unacked.length > 0 && (this.#unacked[0] as Unacked).deliveryId <= through) {
       const entry = this.#unacked.shift() as Unacked;
+      this.#deliveredPending ??= new Map();
       this.#deliveredPending.set(entry.conversationId, entry.sequence);
     }
-    for (const resolve of this.#roomWaiters.splice(0)) resolve();
+    this.#releaseRoomWaiters();
     this.#pump();
     this.#flushDelivered();
   }
@@ -295,10 +312,11 @@ export class DeviceSession {
    * trip to storage, not one per event.
    */
   #flushDelivered(): void {
-    if (this.#flushingDelivered || this.#deliveredPending.size === 0) return;
+    const pending = this.#deliveredPending;
+    if (this.#flushingDelivered || !pending) return;
     this.#flushingDelivered = true;
-    const batch = [...this.#deliveredPending];
-    this.#deliveredPending.clear();
+    const batch = [...pending];
+    this.#deliveredPending = undefined;
     (async () => {
       for (const [conversationId, sequence] of batch) {
         await this.#report(() => this.#backend.markDelivered(conversationId, sequence));

@@ -11,10 +11,11 @@ export type ServerFrame = MessageInitShape<typeof ConnectResponseSchema>["frame"
 
 export class Outbox {
   #frames: ConnectResponse[] = [];
-  #receipts = new Map<string, ReceiptUpdate>();
-  #notices = new Map<string, ConnectResponse>();
+  // Receipts, notices and drain waiters exist only while in use: most sessions sit idle.
+  #receipts: Map<string, ReceiptUpdate> | undefined;
+  #notices: Map<string, ConnectResponse> | undefined;
   #wake: (() => void) | undefined;
-  #drained: (() => void)[] = [];
+  #drained: (() => void)[] | undefined;
   #closed = false;
   #pushed = 0;
 
@@ -38,6 +39,7 @@ export class Outbox {
   pushReceipt(receipt: ReceiptUpdate): void {
     if (this.#closed) return;
     const key = `${receipt.conversationId}/${receipt.userId}`;
+    this.#receipts ??= new Map();
     const prior = this.#receipts.get(key);
     if (prior) {
       if (prior.deliveredThrough > receipt.deliveredThrough) receipt.deliveredThrough = prior.deliveredThrough;
@@ -55,6 +57,7 @@ export class Outbox {
    */
   pushNotice(key: string, frame: ServerFrame): void {
     if (this.#closed) return;
+    this.#notices ??= new Map();
     this.#notices.delete(key);
     this.#notices.set(key, create(ConnectResponseSchema, { frame }));
     this.#pushed++;
@@ -73,7 +76,12 @@ export class Outbox {
 
   /** Resolves once at most `limit` frames are waiting (or the outbox closed). */
   async below(limit: number): Promise<void> {
-    while (this.#frames.length > limit && !this.#closed) await new Promise<void>((resolve) => this.#drained.push(resolve));
+    while (this.#frames.length > limit && !this.#closed) {
+      await new Promise<void>((resolve) => {
+        this.#drained ??= [];
+        this.#drained.push(resolve);
+      });
+    }
   }
 
   /**
@@ -105,14 +113,16 @@ export class Outbox {
       this.#notifyDrained();
       return frame;
     }
-    const [key, receipt] = this.#receipts.entries().next().value ?? [];
+    const [key, receipt] = this.#receipts?.entries().next().value ?? [];
     if (key !== undefined && receipt) {
-      this.#receipts.delete(key);
+      this.#receipts?.delete(key);
+      if (this.#receipts?.size === 0) this.#receipts = undefined;
       return create(ConnectResponseSchema, { frame: { case: "receipt", value: receipt } });
     }
-    const [noticeKey, notice] = this.#notices.entries().next().value ?? [];
+    const [noticeKey, notice] = this.#notices?.entries().next().value ?? [];
     if (noticeKey !== undefined && notice) {
-      this.#notices.delete(noticeKey);
+      this.#notices?.delete(noticeKey);
+      if (this.#notices?.size === 0) this.#notices = undefined;
       return notice;
     }
     return undefined;
@@ -126,6 +136,8 @@ export class Outbox {
   }
 
   #notifyDrained(): void {
-    for (const resolve of this.#drained.splice(0)) resolve();
+    const waiters = this.#drained;
+    this.#drained = undefined;
+    if (waiters) for (const resolve of waiters) resolve();
   }
 }
