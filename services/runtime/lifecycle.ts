@@ -1,6 +1,5 @@
 // The start and stop of one service process: logging, tracing, metrics, health, signals and a
 // graceful drain. Each service's main.ts supplies only its routes and what to stop.
-import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { ServerReflection } from "../../gen/grpc/reflection/v1/reflection_pb.js";
@@ -10,7 +9,7 @@ import { type Authenticator, createAuthInterceptor } from "../shared/auth.ts";
 import { createErrorInterceptor } from "../shared/error-interceptor.ts";
 import { createLogger, type Logger } from "../shared/logger.ts";
 import { createMetrics, type Metrics, serveMetrics } from "../shared/metrics.ts";
-import { serve } from "../shared/serve.ts";
+import { type DirectRoute, serve } from "../shared/serve.ts";
 import { serverTracingInterceptor, startTracing } from "../shared/tracing.ts";
 import type { ServiceConfig } from "./config.ts";
 
@@ -31,7 +30,7 @@ export interface ServiceDefinition {
   /** The key that internal procedures (parley.internal.*) require. */
   internalKey?: string;
   /** Requests served before Connect sees them (the gateway's plain-gRPC device stream). */
-  direct?: (req: Http2ServerRequest, res: Http2ServerResponse) => boolean;
+  direct?: DirectRoute;
   /** Runs after the listener is up (for example publishing the gateway's address). */
   started?(url: string): Promise<void> | void;
   /** Tells clients to leave (for gateways: GoAway) and resolves when they have or time is up. */

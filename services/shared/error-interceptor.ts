@@ -4,19 +4,27 @@ import { Code, type ConnectError, type Interceptor } from "@connectrpc/connect";
 import { reasonOf, toPublicError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
 
-export function createErrorInterceptor(logger: Logger, onError?: (procedure: string, code: Code) => void): Interceptor {
+export type ErrorCounter = (procedure: string, code: Code) => void;
+
+/**
+ * The public form of a call's failure, logged once (error level only when unexpected) and counted.
+ * Every way into a handler ends its failures here: the interceptor and the device stream's direct path.
+ */
+export function publishError(logger: Logger, procedure: string, error: unknown, onError?: ErrorCounter): ConnectError {
+  const { error: publicError, unexpected } = toPublicError(error);
+  if (unexpected) logger.error("rpc failed unexpectedly", { procedure, error });
+  else if (publicError.code !== Code.Canceled) {
+    logger.debug("rpc refused", { procedure, code: Code[publicError.code], reason: reasonOf(publicError) });
+  }
+  onError?.(procedure, publicError.code);
+  return publicError;
+}
+
+export function createErrorInterceptor(logger: Logger, onError?: ErrorCounter): Interceptor {
   return (next) => async (req) => {
     const procedure = `${req.service.typeName}/${req.method.name}`;
     const started = performance.now();
-    const publish = (error: unknown): ConnectError => {
-      const { error: publicError, unexpected } = toPublicError(error);
-      if (unexpected) logger.error("rpc failed unexpectedly", { procedure, error });
-      else if (publicError.code !== Code.Canceled) {
-        logger.debug("rpc refused", { procedure, code: Code[publicError.code], reason: reasonOf(publicError) });
-      }
-      onError?.(procedure, publicError.code);
-      return publicError;
-    };
+    const publish = (error: unknown) => publishError(logger, procedure, error, onError);
     try {
       const res = await next(req);
       if (!res.stream) {

@@ -6,6 +6,9 @@ import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Logger } from "./logger.ts";
 
+/** Serves a request and returns true, or returns false to leave it to Connect. */
+export type DirectRoute = (req: Http2ServerRequest, res: Http2ServerResponse) => boolean;
+
 export interface Served {
   port: number;
   /** Closes the listener and the HTTP/2 sessions (destroyed after graceMs if still open). */
@@ -18,8 +21,8 @@ export async function serve(options: {
   host: string;
   port: number;
   logger: Logger;
-  /** Requests served before Connect sees them (returns false to pass one on): the device stream's fast path. */
-  direct?: (req: Http2ServerRequest, res: Http2ServerResponse) => boolean;
+  /** Requests served before Connect sees them: the device stream's fast path. */
+  direct?: DirectRoute;
 }): Promise<Served> {
   const sessions = new Set<Http2Session>();
   const connect = connectNodeAdapter({

@@ -10,17 +10,16 @@ import { constants, type Http2ServerRequest, type Http2ServerResponse } from "no
 import { fromBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
-import { ConnectRequestSchema, SessionService } from "../../../gen/parley/v1/session_pb.js";
+import { ConnectRequestSchema, type ConnectResponse, SessionService } from "../../../gen/parley/v1/session_pb.js";
 import { bearerToken } from "../../shared/auth.ts";
-import { parleyError, reasonOf, toPublicError } from "../../shared/errors.ts";
+import { type ErrorCounter, publishError } from "../../shared/error-interceptor.ts";
+import { parleyError } from "../../shared/errors.ts";
 import type { Logger } from "../../shared/logger.ts";
+import type { DirectRoute } from "../../shared/serve.ts";
 import { encodeGrpcMessage } from "../frame-encoding.ts";
 import { InboundFrames } from "../inbound-frames.ts";
 import type { SessionOpener } from "../session-opener.ts";
 import { GrpcMessageReader } from "./framing.ts";
-
-/** Serves the request and returns true, or returns false to leave it to the next handler. */
-export type DirectRoute = (req: Http2ServerRequest, res: Http2ServerResponse) => boolean;
 
 const procedure = `${SessionService.typeName}/${SessionService.method.connect.name}`;
 const path = `/${procedure}`;
@@ -35,7 +34,7 @@ export function grpcSessionRoute(options: {
   /** Largest client message read; a bigger one ends the stream with RESOURCE_EXHAUSTED. */
   maxFrameBytes: number;
   logger: Logger;
-  onError?: (procedure: string, code: Code) => void;
+  onError?: ErrorCounter;
 }): DirectRoute {
   return (req, res) => {
     const encoding = req.headers["grpc-encoding"];
@@ -120,7 +119,7 @@ function headerValue(req: Http2ServerRequest, name: string): string | null {
 }
 
 /** Writes each response as one gRPC message, waiting for the stream to drain when it pushes back. */
-async function pipe(res: Http2ServerResponse, stream: StreamState, responses: AsyncIterable<ConnectResponseLike>) {
+async function pipe(res: Http2ServerResponse, stream: StreamState, responses: AsyncIterable<ConnectResponse>) {
   for await (const response of responses) {
     // Leaving the loop returns the session's iterator, which ends the session.
     if (stream.closed) return;
@@ -133,8 +132,6 @@ async function pipe(res: Http2ServerResponse, stream: StreamState, responses: As
 interface StreamState {
   closed: boolean;
 }
-
-type ConnectResponseLike = Parameters<typeof encodeGrpcMessage>[0];
 
 function drained(res: Http2ServerResponse, stream: StreamState): Promise<void> {
   return new Promise((resolve) => {
@@ -158,16 +155,7 @@ function finish(
   options: Parameters<typeof grpcSessionRoute>[0],
 ) {
   if (stream.closed || res.writableEnded) return;
-  let publicError: ConnectError | undefined;
-  if (error !== undefined) {
-    const mapped = toPublicError(error);
-    publicError = mapped.error;
-    if (mapped.unexpected) options.logger.error("rpc failed unexpectedly", { procedure, error });
-    else if (publicError.code !== Code.Canceled) {
-      options.logger.debug("rpc refused", { procedure, code: Code[publicError.code], reason: reasonOf(publicError) });
-    }
-    options.onError?.(procedure, publicError.code);
-  }
+  const publicError = error === undefined ? undefined : publishError(options.logger, procedure, error, options.onError);
   const status: Record<string, string> = {};
   for (const [name, value] of setTrailerStatus(new Headers(), publicError)) status[name] = value;
   if (!res.headersSent) res.writeHead(200, { "content-type": "application/grpc+proto", ...status });
