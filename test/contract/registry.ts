@@ -59,32 +59,23 @@ export interface AdapterEntry<A, O = ContractOptions> {
   options?: Record<string, O>;
 }
 
+/** The embedded identity stores; `devices` wraps the device store (the all-in-one process caches it). */
+async function sqliteIdentity(devices: (store: SqliteDeviceStore) => DeviceStore = (store) => store) {
+  const { db, cleanup } = freshSqlite();
+  return {
+    users: new SqliteUserStore(db),
+    codes: new SqliteLoginCodeStore(db),
+    devices: devices(new SqliteDeviceStore(db)),
+    refreshTokens: new SqliteRefreshTokenStore(db),
+    cleanup,
+  };
+}
+
 export const identityAdapters: AdapterEntry<() => Promise<IdentityAdapters>>[] = [
-  {
-    name: "sqlite (node:sqlite, embedded)",
-    make: async () => {
-      const { db, cleanup } = freshSqlite();
-      return {
-        users: new SqliteUserStore(db),
-        codes: new SqliteLoginCodeStore(db),
-        devices: new SqliteDeviceStore(db),
-        refreshTokens: new SqliteRefreshTokenStore(db),
-        cleanup,
-      };
-    },
-  },
+  { name: "sqlite (node:sqlite, embedded)", make: () => sqliteIdentity() },
   {
     name: "sqlite with the all-in-one device cache",
-    make: async () => {
-      const { db, cleanup } = freshSqlite();
-      return {
-        users: new SqliteUserStore(db),
-        codes: new SqliteLoginCodeStore(db),
-        devices: new CachedDeviceStore(new SqliteDeviceStore(db)),
-        refreshTokens: new SqliteRefreshTokenStore(db),
-        cleanup,
-      };
-    },
+    make: () => sqliteIdentity((store) => new CachedDeviceStore(store)),
   },
 ];
 
