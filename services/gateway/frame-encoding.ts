@@ -8,6 +8,8 @@ import { type ConnectResponse, ConnectResponseSchema } from "../../gen/parley/v1
 
 const encodedEvents = new WeakMap<ConversationEvent, Uint8Array>();
 const grpcPrefixBytes = 5;
+/** Delivery ids above this take the generic encoder (the hand-written varint works on numbers). */
+const largestHandEncodedId = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** One frame's protobuf bytes (a WebSocket message). */
 export function encodeResponse(response: ConnectResponse): Uint8Array {
@@ -29,7 +31,7 @@ function encodeAfter(response: ConnectResponse, offset: number): Uint8Array {
     !frame.value.event ||
     response.$unknown ||
     frame.value.$unknown ||
-    frame.value.deliveryId > BigInt(Number.MAX_SAFE_INTEGER)
+    frame.value.deliveryId > largestHandEncodedId
   ) {
     const bytes = toBinary(ConnectResponseSchema, response);
     if (offset === 0) return bytes;
