@@ -16,7 +16,8 @@ import { type Clock, createUuidV7Generator, systemClock } from "../shared/clock.
 import { createLogger, type Logger } from "../shared/logger.ts";
 import { createMetrics, serveMetrics } from "../shared/metrics.ts";
 import { serve } from "../shared/serve.ts";
-import { closeDatabase, openDatabase } from "../storage/sqlite.ts";
+import { startCheckpointer } from "../storage/checkpointer.ts";
+import { closeDatabase, databasePath, openDatabase } from "../storage/sqlite.ts";
 import type { ParleyConfig } from "./config.ts";
 import { wireServices } from "./wiring.ts";
 
@@ -51,6 +52,16 @@ export async function startParley(config: ParleyConfig, overrides: StartOverride
   const db = openDatabase({ dataDir: config.dataDir, sync: config.sqliteSync });
   const bus = createMemoryBus({ logger: logger.child({ component: "bus" }) });
   const metrics = createMetrics();
+  const checkpointer = startCheckpointer({
+    db,
+    path: databasePath(config.dataDir),
+    sync: config.sqliteSync,
+    logger: logger.child({ component: "sqlite" }),
+    onCheckpoint: (report) => {
+      metrics.walFramesPending.set(report.logged - report.checkpointed);
+      metrics.checkpointSeconds.observe(report.durationMs / 1000);
+    },
+  });
   const health = createHealthState();
   const wiring = wireServices({
     config,
@@ -108,6 +119,7 @@ export async function startParley(config: ParleyConfig, overrides: StartOverride
     workers.abort();
     wiring.registry.stop();
     await bus.close();
+    await checkpointer.stop();
     closeDatabase(db);
     metricsServer?.server.close();
     logger.info("parley stopped");

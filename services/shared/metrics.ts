@@ -25,6 +25,18 @@ export function createMetrics() {
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers: [registry],
     }),
+    // The embedded store's WAL, checkpointed by a background thread (services/storage/checkpointer.ts).
+    walFramesPending: new Gauge({
+      name: "parley_sqlite_wal_frames_pending",
+      help: "WAL frames not yet copied into the database file at the last checkpoint",
+      registers: [registry],
+    }),
+    checkpointSeconds: new Histogram({
+      name: "parley_sqlite_checkpoint_seconds",
+      help: "Duration of background WAL checkpoints that had work to do",
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
     errors: new Counter({
       name: "parley_rpc_errors_total",
       help: "RPC failures by procedure and gRPC code",

@@ -15,9 +15,12 @@ export interface SqliteOptions {
   sync?: SyncMode;
 }
 
+/** The database file of a data directory. */
+export const databasePath = (dataDir: string) => join(dataDir, "parley.db");
+
 export function openDatabase(options: SqliteOptions): DatabaseSync {
   mkdirSync(options.dataDir, { recursive: true });
-  const db = new DatabaseSync(join(options.dataDir, "parley.db"));
+  const db = new DatabaseSync(databasePath(options.dataDir));
   db.exec("PRAGMA journal_mode = WAL");
   db.exec(`PRAGMA synchronous = ${options.sync === "full" ? "FULL" : "NORMAL"}`);
   db.exec("PRAGMA foreign_keys = ON");

@@ -1,0 +1,69 @@
+// The embedded store's WAL is checkpointed by a background thread, not by the serving connection's commits.
+import assert from "node:assert/strict";
+import { statSync } from "node:fs";
+import { test } from "node:test";
+import { createLogger } from "../services/shared/logger.ts";
+import type { CheckpointReport } from "../services/storage/checkpoint-worker.ts";
+import { startCheckpointer } from "../services/storage/checkpointer.ts";
+import { closeDatabase, databasePath, openDatabase, transaction } from "../services/storage/sqlite.ts";
+import { tempDataDir } from "./helpers/parley.ts";
+
+async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+test("committed pages reach the database file through the background thread; commits never checkpoint", async () => {
+  const dataDir = tempDataDir();
+  const db = openDatabase({ dataDir });
+  db.exec("CREATE TABLE notes (id INTEGER PRIMARY KEY, body BLOB NOT NULL)");
+  const reports: CheckpointReport[] = [];
+  const checkpointer = startCheckpointer({
+    db,
+    path: databasePath(dataDir),
+    sync: "normal",
+    intervalMs: 50,
+    logger: createLogger({ level: "error" }),
+    onCheckpoint: (report) => reports.push(report),
+  });
+  try {
+    assert.equal(
+      db.prepare("PRAGMA wal_autocheckpoint").get()?.wal_autocheckpoint,
+      0,
+      "the serving connection does not checkpoint",
+    );
+    const fileBefore = statSync(databasePath(dataDir)).size;
+    const insert = db.prepare("INSERT INTO notes (body) VALUES (?)");
+    // 1,500 commits of a 4 KB row: past SQLite's 1,000-page automatic checkpoint threshold.
+    for (let i = 0; i < 1_500; i++) transaction(db, () => insert.run(Buffer.alloc(4_000, i % 256)));
+    const done = await until("a complete checkpoint", () =>
+      reports.find((r) => r.logged >= 1_500 && r.checkpointed === r.logged),
+    );
+    assert.ok(done.durationMs >= 0);
+    assert.ok(statSync(databasePath(dataDir)).size > fileBefore + 1_500 * 4_000, "the rows are in the database file");
+  } finally {
+    await checkpointer.stop();
+    closeDatabase(db);
+  }
+});
+
+test("stopping the thread leaves a store that closes cleanly with an empty WAL", async () => {
+  const dataDir = tempDataDir();
+  const db = openDatabase({ dataDir });
+  const checkpointer = startCheckpointer({
+    db,
+    path: databasePath(dataDir),
+    sync: "full",
+    intervalMs: 50,
+    logger: createLogger({ level: "error" }),
+  });
+  db.exec("CREATE TABLE notes (id INTEGER PRIMARY KEY)");
+  await checkpointer.stop();
+  closeDatabase(db);
+  assert.equal(statSync(`${databasePath(dataDir)}-wal`, { throwIfNoEntry: false })?.size ?? 0, 0);
+});
