@@ -157,6 +157,11 @@ export interface ConversationStore {
   roster(conversationId: string): Promise<Roster | undefined>;
   /** Like roster, for one member (undefined when the user never was a member). */
   seat(conversationId: string, userId: string): Promise<Seat | undefined>;
+  /**
+   * The seats of several users of one conversation in one read (a turn's acks of a group message);
+   * users who never were members are absent from the map.
+   */
+  seats(conversationId: string, userIds: readonly string[]): Promise<Map<string, Seat>>;
 }
 
 export interface EventLog {

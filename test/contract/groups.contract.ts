@@ -69,6 +69,29 @@ export function groupStateContract(name: string, makeAdapters: () => Promise<Mes
       assert.equal(await a.conversations.roster(uid("missing")), undefined);
     });
 
+    c.test("seats reads several members at once, as seat reads each, and leaves out strangers", async (a) => {
+      const conv = await newConversation(a);
+      const [left, joined] = [uid("left"), uid("joined")];
+      await a.seedUsers([left, joined]);
+      await change(a, conv.conversationId, conv.owner, { membership: { add: [{ userId: left, role: "member" }] } });
+      await change(a, conv.conversationId, conv.owner, { membership: { add: [{ userId: joined, role: "admin" }] } });
+      await change(a, conv.conversationId, conv.owner, { membership: { remove: left } });
+      await send(a, conv.conversationId, conv.owner, "m1");
+      const users = [...conv.members.map((m) => m.userId), left, joined];
+      const seats = await a.conversations.seats(conv.conversationId, [...users, uid("stranger"), joined]);
+      assert.deepEqual([...seats.keys()].sort(), [...users].sort());
+      for (const userId of users) {
+        const one = await a.conversations.seat(conv.conversationId, userId);
+        assert.deepEqual(seats.get(userId)?.member, one?.member, userId);
+        assert.deepEqual(seats.get(userId)?.group, one?.group, userId);
+        assert.equal(seats.get(userId)?.lastSequence, one?.lastSequence, userId);
+      }
+      assert.equal(seats.get(left)?.member.leftAtSeq !== null, true);
+      assert.equal(seats.get(joined)?.group.membershipVersion, 3n);
+      assert.equal((await a.conversations.seats(conv.conversationId, [])).size, 0);
+      assert.equal((await a.conversations.seats(uid("missing"), [conv.owner])).size, 0);
+    });
+
     c.test("a seat that carries the last sequence carries the conversation's current one", async (a) => {
       const conv = await newConversation(a);
       await send(a, conv.conversationId, conv.owner, "m1");

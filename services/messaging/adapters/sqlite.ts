@@ -10,7 +10,7 @@ import { conversationNotFound } from "../../shared/errors.ts";
 import { createGroupCommit, type GroupCommit } from "../../storage/group-commit.ts";
 import { prepared, transaction } from "../../storage/sqlite.ts";
 import { membershipVersionConflict } from "../group-errors.ts";
-import { type AppendInput, bumpsVersion, type ConversationStore, type EventLog, type ReceiptStore } from "../ports.ts";
+import { type AppendInput, bumpsVersion, type ConversationStore, type EventLog, type ReceiptStore, type Seat } from "../ports.ts";
 import {
   applyGroup,
   applyMembership,
@@ -125,6 +125,24 @@ export class SqliteConversationStore implements ConversationStore {
          JOIN conversations c ON c.conversation_id = m.conversation_id WHERE m.conversation_id = ? AND m.user_id = ?`,
     ).get(conversationId, userId) as Row | undefined;
     return r ? { member: toMember(r), group: toGroupState(r), lastSequence: BigInt(r.last_sequence as number) } : undefined;
+  }
+
+  async seats(conversationId: string, userIds: readonly string[]) {
+    const seats = new Map<string, Seat>();
+    if (userIds.length === 0) return seats;
+    const rows = prepared(
+      this.#db,
+      `SELECT m.*, c.membership_version, c.settings, c.deleted_at, c.last_sequence FROM members m
+         JOIN conversations c ON c.conversation_id = m.conversation_id
+         WHERE m.conversation_id = ? AND m.user_id IN (SELECT value FROM json_each(?))`,
+    ).all(conversationId, JSON.stringify(userIds)) as Row[];
+    // One statement, one snapshot: every row carries the same group state.
+    const first = rows[0];
+    if (!first) return seats;
+    const group = toGroupState(first);
+    const lastSequence = BigInt(first.last_sequence as number);
+    for (const r of rows) seats.set(r.user_id as string, { member: toMember(r), group, lastSequence });
+    return seats;
   }
 }
 

@@ -12,7 +12,15 @@ import {
   selectOne,
   write,
 } from "../../../storage/cassandra/client.ts";
-import type { ConversationKindName, ConversationRecord, ConversationStore, MemberRecord, Role, Roster } from "../../ports.ts";
+import type {
+  ConversationKindName,
+  ConversationRecord,
+  ConversationStore,
+  MemberRecord,
+  Role,
+  Roster,
+  Seat,
+} from "../../ports.ts";
 import { applyMembership, encodeEvent, insertEvent, toGroupState, toMember, writeConcurrency } from "./rows.ts";
 import { readHead, sentinel } from "./stage.ts";
 
@@ -183,6 +191,21 @@ export class CassandraConversationStore implements ConversationStore {
     ]);
     const member = row ? toMember(row) : undefined;
     return row && member ? { member, group: toGroupState(row) } : undefined;
+  }
+
+  /** One partition read: the user ids are clustering keys, and every row carries the statics. */
+  async seats(conversationId: string, userIds: readonly string[]) {
+    const seats = new Map<string, Seat>();
+    if (userIds.length === 0) return seats;
+    const rows = await select(this.#client, "SELECT * FROM members WHERE conversation_id = ? AND user_id IN ?", [
+      conversationId,
+      [...new Set(userIds)],
+    ]);
+    for (const row of rows) {
+      const member = toMember(row);
+      if (member) seats.set(member.userId, { member, group: toGroupState(row) });
+    }
+    return seats;
   }
 
   async membershipsOf(userId: string) {
