@@ -99,7 +99,8 @@ async function measureSystem(
     kind === "relay"
       ? { startRate: group.startRate.relay, factor: group.factor, maxRate: group.relayMaxRate, half: false }
       : {
-          startRate: group.startRate.parley,
+          // A run capped below the start rate (the quick 1,000-member run) is one step at its cap.
+          startRate: Math.min(group.startRate.parley, run.maxRate),
           factor: group.factor,
           maxRate: run.maxRate,
           half: run.maxRate > group.startRate.parley,
