@@ -18,6 +18,8 @@ export interface ParleyConfig {
   logLevel: LogLevel;
   sqliteSync: SyncMode;
   heartbeatIntervalMs: number;
+  /** How long a busy device's next delivered write waits, so its acks coalesce (ms; 0 = none). */
+  deliveredLingerMs: number;
   window: number;
   accessTokenTtlMs: number;
   codeTtlMs: number;
@@ -42,6 +44,7 @@ export const defaultConfig: ParleyConfig = {
   logLevel: "info",
   sqliteSync: "normal",
   heartbeatIntervalMs: 30_000,
+  deliveredLingerMs: 100,
   window: 256,
   accessTokenTtlMs: 15 * 60_000,
   codeTtlMs: 5 * 60_000,
@@ -79,6 +82,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ParleyConfi
     logLevel: oneOf(env, "PARLEY_LOG_LEVEL", ["debug", "info", "warn", "error"], d.logLevel),
     sqliteSync: oneOf(env, "PARLEY_SQLITE_SYNC", ["normal", "full"], d.sqliteSync),
     heartbeatIntervalMs: int(env, "PARLEY_HEARTBEAT_MS", d.heartbeatIntervalMs),
+    deliveredLingerMs: int(env, "PARLEY_DELIVERED_LINGER_MS", d.deliveredLingerMs),
     window: int(env, "PARLEY_WINDOW", d.window),
     accessTokenTtlMs: int(env, "PARLEY_ACCESS_TOKEN_TTL_MS", d.accessTokenTtlMs),
     codeTtlMs: int(env, "PARLEY_CODE_TTL_MS", d.codeTtlMs),

@@ -133,6 +133,7 @@ export function wireServices(deps: WiringDeps) {
     extension: presence.extension,
     settings: {
       heartbeatIntervalMs: config.heartbeatIntervalMs,
+      deliveredLingerMs: config.deliveredLingerMs,
       window: config.window,
       maxMessageBytes: messaging.limits.maxMessageBytes,
     },

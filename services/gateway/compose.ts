@@ -12,6 +12,8 @@ import { createSessionService } from "./session-service.ts";
 
 export interface GatewaySettings {
   heartbeatIntervalMs: number;
+  /** PARLEY_DELIVERED_LINGER_MS: see SessionSettings.deliveredLingerMs. */
+  deliveredLingerMs: number;
   window: number;
   maxMessageBytes: number;
 }
@@ -39,6 +41,7 @@ export function composeGateway(deps: {
       heartbeatIntervalMs: settings.heartbeatIntervalMs,
       maxMessageBytes: settings.maxMessageBytes,
       pageSize: 500,
+      deliveredLingerMs: settings.deliveredLingerMs,
       helloTimeoutMs: 10_000,
     },
     onStreamCount: (delta) => metrics.openStreams.inc(delta),

@@ -25,6 +25,11 @@ export interface SessionSettings {
   maxMessageBytes: number;
   /** Sync page size when pulling from storage. */
   pageSize: number;
+  /**
+   * After recording a device's delivered position, wait this long before the next write: a device
+   * in a busy conversation then costs one write per linger, not one per event. 0 writes as acks come.
+   */
+  deliveredLingerMs: number;
 }
 
 interface Unacked {
@@ -57,6 +62,8 @@ export class DeviceSession {
   /** Acked sequences not yet recorded as delivered; coalesced while a write is in flight. */
   #deliveredPending: Map<string, bigint> | undefined;
   #flushingDelivered = false;
+  #lingering: NodeJS.Timeout | undefined;
+  #deliveredWrite: Promise<void> | undefined;
   #resyncWanted = false;
   #closed = false;
   /** The outbox's frame count at the previous heartbeat tick. */
@@ -168,6 +175,8 @@ export class DeviceSession {
         await this.#ack(frame.value.throughDeliveryId);
         break;
       case "markRead":
+        // Delivered never trails read: positions waiting out the linger are written first.
+        await this.#settleDelivered();
         await this.#report(() => this.#backend.markRead(frame.value.conversationId, frame.value.throughSequence));
         break;
       case "heartbeat":
@@ -221,6 +230,8 @@ export class DeviceSession {
     this.#closed = true;
     this.outbox.close();
     this.#releaseRoomWaiters();
+    // Acks that were waiting out the linger are still recorded.
+    if (this.#lingering) this.#endLinger();
   }
 
   #emit(event: ConversationEvent): boolean {
@@ -307,9 +318,11 @@ export class DeviceSession {
   }
 
   /**
-   * Records acked positions as delivered. Acks that arrive while a write is in flight are merged
-   * into the next write, so a fast acking device costs one write per conversation per round
-   * trip to storage, not one per event.
+   * Records acked positions as delivered. The first ack after a quiet spell is written at once;
+   * acks that arrive while a write is in flight or lingering after it are merged into the next
+   * write, so a device in a busy conversation costs one write per conversation per linger, not
+   * one per event. Only the sender's delivered tick waits; nothing is lost if the process dies
+   * meanwhile: the device is sent those events again and drops them by sequence.
    */
   #flushDelivered(): void {
     const pending = this.#deliveredPending;
@@ -317,16 +330,35 @@ export class DeviceSession {
     this.#flushingDelivered = true;
     const batch = [...pending];
     this.#deliveredPending = undefined;
-    (async () => {
+    this.#deliveredWrite = (async () => {
       for (const [conversationId, sequence] of batch) {
         await this.#report(() => this.#backend.markDelivered(conversationId, sequence));
       }
     })()
       .catch((error) => this.#fail(error))
       .finally(() => {
-        this.#flushingDelivered = false;
-        this.#flushDelivered();
+        this.#deliveredWrite = undefined;
+        const linger = this.#settings.deliveredLingerMs;
+        if (linger > 0 && !this.#closed) this.#lingering = setTimeout(() => this.#endLinger(), linger);
+        else this.#endLinger();
       });
+  }
+
+  /** Writes every acked position not yet recorded (frames are handled one at a time, so this ends). */
+  async #settleDelivered(): Promise<void> {
+    for (;;) {
+      if (this.#lingering) this.#endLinger();
+      const write = this.#deliveredWrite;
+      if (!write) return;
+      await write;
+    }
+  }
+
+  #endLinger(): void {
+    clearTimeout(this.#lingering);
+    this.#lingering = undefined;
+    this.#flushingDelivered = false;
+    this.#flushDelivered();
   }
 
   async #send(request: Parameters<SessionBackend["send"]>[0]): Promise<void> {

@@ -56,6 +56,7 @@ const gateway = composeGateway({
   messaging,
   settings: {
     heartbeatIntervalMs: config.heartbeatIntervalMs,
+    deliveredLingerMs: config.deliveredLingerMs,
     window: config.window,
     maxMessageBytes: defaultMessagingLimits.maxMessageBytes,
   },

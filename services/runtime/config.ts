@@ -16,6 +16,8 @@ export interface ServiceConfig {
   accessTokenTtlMs: number;
   codeTtlMs: number;
   heartbeatIntervalMs: number;
+  /** How long a gateway holds a busy device's next delivered write (ms; 0 = none). */
+  deliveredLingerMs: number;
   window: number;
   drainTimeoutMs: number;
   /** Messaging instances the gateways call (comma-separated base URLs). */
@@ -56,6 +58,7 @@ export function serviceConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Serv
     accessTokenTtlMs: int(env, "PARLEY_ACCESS_TOKEN_TTL_MS", 15 * 60_000),
     codeTtlMs: int(env, "PARLEY_CODE_TTL_MS", 5 * 60_000),
     heartbeatIntervalMs: int(env, "PARLEY_HEARTBEAT_MS", 30_000),
+    deliveredLingerMs: int(env, "PARLEY_DELIVERED_LINGER_MS", 100),
     window: int(env, "PARLEY_WINDOW", 256),
     drainTimeoutMs: int(env, "PARLEY_DRAIN_TIMEOUT_MS", 5_000),
     messagingUrls: (env.PARLEY_MESSAGING_URLS ?? "").split(",").filter((u) => u !== ""),
