@@ -64,8 +64,9 @@ const quick: Profile = {
       { size: 1000, transports: ["grpc"], relay: false, maxRate: 1 },
     ],
     senders: 10,
-    // High enough that the 45 s budget reaches both knees (from 1 and 4 it stopped at 32 and 128).
-    startRate: { parley: 8, relay: 32 },
+    // High enough that the 45 s budget reaches both knees (from 1 and 4 it stopped at 32 and 128),
+    // with room for a repeated step.
+    startRate: { parley: 16, relay: 32 },
     factor: 2,
     relayMaxRate: 1_024,
   },

@@ -2,9 +2,10 @@
 // process with the caller the Authenticator resolves from the device's token. The WebSocket and the
 // plain-gRPC fast path both open streams this way, so one handler and one registry serve every
 // transport, and no router transport sits between them: each frame is encoded once, for the wire.
-import { createHandlerContext, type HandlerContext } from "@connectrpc/connect";
+import type { HandlerContext } from "@connectrpc/connect";
 import { type ConnectRequest, type ConnectResponse, SessionService } from "../../gen/parley/v1/session_pb.js";
 import { type Authenticator, contextValuesFor } from "../shared/auth.ts";
+import { InProcessContext } from "../shared/in-process-context.ts";
 
 /** Opens a device stream for a bearer token; the stream ends when `signal` aborts. */
 export type SessionOpener = (
@@ -26,14 +27,14 @@ export function directSessionOpener(
   const method = SessionService.method.connect;
   return async function* open(accessToken, requests, signal) {
     const caller = await authenticator.authenticate(accessToken);
-    const context = createHandlerContext({
+    const context = new InProcessContext({
       service: SessionService,
       method,
       protocolName,
       requestMethod: protocolName === "grpc" ? "POST" : "GET",
       url: protocolName === "grpc" ? `/${SessionService.typeName}/${method.name}` : "ws:///v1/session",
-      requestSignal: signal,
-      contextValues: contextValuesFor(caller),
+      signal,
+      values: contextValuesFor(caller),
     });
     yield* service.connect(requests, context);
   };

@@ -4,10 +4,11 @@
 // of the server's CPU per message. Each call still authenticates its bearer token exactly as the
 // auth interceptor does, so a signed-out device is refused here too.
 import { create, type DescMethod, type DescService } from "@bufbuild/protobuf";
-import { type CallOptions, type Client, createHandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import { type CallOptions, type Client, createHandlerContext, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import { type Authenticator, authenticateHeader, contextValuesFor } from "./auth.ts";
+import { InProcessContext } from "./in-process-context.ts";
 
-type UnaryHandler = (request: unknown, context: ReturnType<typeof createHandlerContext>) => unknown;
+type UnaryHandler = (request: unknown, context: HandlerContext) => unknown;
 
 export function createLocalClient<S extends DescService>(
   service: S,
@@ -27,17 +28,24 @@ function localCall(service: DescService, method: DescMethod, handler: UnaryHandl
   const url = `in-process:///${service.typeName}/${method.name}`;
   return async (input: unknown, options?: CallOptions) => {
     const caller = await authenticateHeader(authenticator, authorizationOf(options?.headers));
-    const context = createHandlerContext({
+    const init = {
       service,
       method,
       protocolName: "in-process",
       requestMethod: "POST",
       url,
       requestHeader: options?.headers,
-      requestSignal: options?.signal,
-      timeoutMs: options?.timeoutMs,
-      contextValues: contextValuesFor(caller),
-    });
+    };
+    // A deadline needs Connect's timer-backed signal; every other call takes the lean context.
+    const context =
+      options?.timeoutMs === undefined
+        ? new InProcessContext({ ...init, signal: options?.signal, values: contextValuesFor(caller) })
+        : createHandlerContext({
+            ...init,
+            requestSignal: options.signal,
+            timeoutMs: options.timeoutMs,
+            contextValues: contextValuesFor(caller),
+          });
     return create(method.output, (await handler(create(method.input, input as never), context)) as never);
   };
 }
