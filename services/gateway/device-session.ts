@@ -14,7 +14,7 @@ import { GoAwayReason } from "../../gen/parley/v1/session_pb.js";
 import type { Caller } from "../shared/auth.ts";
 import { invalidArgument, toPublicError, toStreamError } from "../shared/errors.ts";
 import type { Logger } from "../shared/logger.ts";
-import { tracer } from "../shared/tracing.ts";
+import { withSpan } from "../shared/tracing.ts";
 import type { SessionBackend } from "./backend.ts";
 import type { SessionExtension } from "./extension.ts";
 import { Outbox } from "./outbox.ts";
@@ -365,14 +365,14 @@ export class DeviceSession {
     try {
       // Each send starts its own trace: it follows the message through storage, the bus and
       // fanout to the recipients' gateways.
-      const sent = await tracer.startActiveSpan("SessionService/send", { root: true }, async (span) => {
-        span.setAttribute("parley.conversation_id", request.conversationId);
-        try {
-          return await this.#backend.send(request);
-        } finally {
-          span.end();
-        }
-      });
+      const sent = await withSpan(
+        "SessionService/send",
+        (span) => {
+          span.setAttribute("parley.conversation_id", request.conversationId);
+          return this.#backend.send(request);
+        },
+        { root: true },
+      );
       this.outbox.push({
         case: "sendResult",
         value: { clientMessageId: request.clientMessageId, outcome: { case: "sent", value: sent } },

@@ -1,6 +1,6 @@
 // Group commit for the embedded store: writes queued in the same turn of the event loop share one
-// transaction. A burst of receipts (every member of a group acking the same message) costs one
-// BEGIN/COMMIT and one WAL append instead of one per write. Each caller's promise settles after
+// transaction. A turn's sends and receipts (every member of a group acking the same message) cost
+// one BEGIN/COMMIT and one WAL append instead of one per write. Each caller's promise settles after
 // the commit that made its write durable, so nothing is acknowledged early.
 import type { DatabaseSync } from "node:sqlite";
 import { transaction } from "./sqlite.ts";
@@ -12,6 +12,18 @@ interface Queued {
 }
 
 export type GroupCommit = <T>(work: () => T) => Promise<T>;
+
+const shared = new WeakMap<DatabaseSync, GroupCommit>();
+
+/** The database's one group commit, shared by its stores: a turn's sends and acks commit together. */
+export function groupCommitFor(db: DatabaseSync): GroupCommit {
+  let commit = shared.get(db);
+  if (!commit) {
+    commit = createGroupCommit(db);
+    shared.set(db, commit);
+  }
+  return commit;
+}
 
 export function createGroupCommit(db: DatabaseSync): GroupCommit {
   let queue: Queued[] = [];

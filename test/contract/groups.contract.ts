@@ -253,6 +253,9 @@ export function groupStateContract(name: string, makeAdapters: () => Promise<Mes
         while (!done) {
           const roster = await a.conversations.roster(conv.conversationId);
           if (roster) seen.push({ version: roster.membershipVersion, ids: new Set(roster.members.map((m) => m.userId)) });
+          // Let the event loop turn: an embedded store answers reads at once but commits writes
+          // at the end of a turn (group commit), which a loop of reads alone would never reach.
+          await new Promise((resolve) => setImmediate(resolve));
         }
       })();
       // Version v + 1 adds newcomers[v]. An append expecting the reported version fails while a

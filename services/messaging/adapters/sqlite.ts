@@ -1,13 +1,14 @@
 // Conversations, members, the event log and receipts on the embedded SQLite store (schema in
 // services/storage/migrations.ts and services/storage/sqlite-migrations/groups.ts). Every append
-// runs in one BEGIN IMMEDIATE transaction: the membership-version check, the sequence, the event and
-// any membership or group change commit together.
+// runs inside one BEGIN IMMEDIATE transaction (shared by group commit with the same turn's other
+// writes): the membership-version check, the sequence, the event and any membership or group
+// change commit together, or not at all.
 import type { DatabaseSync } from "node:sqlite";
 import { clone } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { ConversationEventSchema } from "../../../gen/parley/v1/events_pb.js";
 import { conversationNotFound } from "../../shared/errors.ts";
-import { createGroupCommit, type GroupCommit } from "../../storage/group-commit.ts";
+import { type GroupCommit, groupCommitFor } from "../../storage/group-commit.ts";
 import { prepared, transaction } from "../../storage/sqlite.ts";
 import { membershipVersionConflict } from "../group-errors.ts";
 import { type AppendInput, bumpsVersion, type ConversationStore, type EventLog, type ReceiptStore, type Seat } from "../ports.ts";
@@ -148,13 +149,16 @@ export class SqliteConversationStore implements ConversationStore {
 
 export class SqliteEventLog implements EventLog {
   readonly #db: DatabaseSync;
+  readonly #commit: GroupCommit;
   constructor(db: DatabaseSync) {
     this.#db = db;
+    this.#commit = groupCommitFor(db);
   }
 
-  async append(input: AppendInput) {
+  /** Appends queued in one turn share a transaction with each other and with that turn's acks. */
+  append(input: AppendInput) {
     const db = this.#db;
-    return transaction(db, () => {
+    return this.#commit(() => {
       if (input.clientMessageId !== undefined) {
         const prior = prepared(
           db,
@@ -162,19 +166,19 @@ export class SqliteEventLog implements EventLog {
         ).get(input.conversationId, input.event.senderUserId, input.clientMessageId) as Row | undefined;
         if (prior) return { event: decode(prior), duplicate: true };
       }
-      const head = prepared(db, "SELECT membership_version FROM conversations WHERE conversation_id = ?").get(
-        input.conversationId,
-      ) as Row | undefined;
-      if (!head) throw conversationNotFound();
-      const version = BigInt(head.membership_version as number);
+      const sentAt = input.event.sentAt ? Number(input.event.sentAt.seconds) * 1000 + input.event.sentAt.nanos / 1e6 : Date.now();
+      // The sequence and the version check in one statement; a conflict throws and the
+      // transaction rolls the allocation back.
+      const allocated = prepared(
+        db,
+        `UPDATE conversations SET last_sequence = last_sequence + 1, last_activity = ? WHERE conversation_id = ?
+           RETURNING last_sequence, membership_version`,
+      ).get(Math.floor(sentAt), input.conversationId) as Row | undefined;
+      if (!allocated) throw conversationNotFound();
+      const version = BigInt(allocated.membership_version as number);
       if (input.expectedMembershipVersion !== undefined && input.expectedMembershipVersion !== version) {
         throw membershipVersionConflict();
       }
-      const sentAt = input.event.sentAt ? Number(input.event.sentAt.seconds) * 1000 + input.event.sentAt.nanos / 1e6 : Date.now();
-      const allocated = prepared(
-        db,
-        "UPDATE conversations SET last_sequence = last_sequence + 1, last_activity = ? WHERE conversation_id = ? RETURNING last_sequence",
-      ).get(Math.floor(sentAt), input.conversationId) as Row;
       const event = clone(ConversationEventSchema, input.event);
       event.conversationId = input.conversationId;
       event.sequence = BigInt(allocated.last_sequence as number);
@@ -209,7 +213,7 @@ export class SqliteReceiptStore implements ReceiptStore {
   readonly #commit: GroupCommit;
   constructor(db: DatabaseSync) {
     this.#db = db;
-    this.#commit = createGroupCommit(db);
+    this.#commit = groupCommitFor(db);
   }
 
   /** Every device's ack of every event lands here, so these share transactions (group commit). */
