@@ -67,6 +67,7 @@ export function createReceipts(deps: ReceiptDeps) {
     // The seat may carry the last sequence already (SQLite); otherwise it is one more read.
     const lastSequence = seat?.lastSequence ?? (await deps.store.get(conversationId))?.lastSequence ?? 0n;
     const ceiling = visibleUpTo(member, lastSequence);
+    // biome-ignore lint/complexity/useMathMinMax: bigints, which Math.min does not take
     const clamped = through > ceiling ? ceiling : through;
     const result =
       kind === "read"
