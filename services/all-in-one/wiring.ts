@@ -38,6 +38,7 @@ import { userDirectory } from "../messaging/adapters/user-store-directory.ts";
 import { composeMessaging } from "../messaging/compose.ts";
 import { composePresence } from "../presence/compose.ts";
 import { embeddedPresenceAdapters } from "../presence/embedded.ts";
+import { CachedConversationSettingStore, CachedPushDeviceStore } from "../push/adapters/cached.ts";
 import { RouteConnectedDevices } from "../push/adapters/route-connected.ts";
 import {
   SqliteConversationSettingStore,
@@ -146,8 +147,9 @@ export function wireServices(deps: WiringDeps) {
   const push = composePush({
     config: config.push,
     stores: {
-      devices: new SqlitePushDeviceStore(db),
-      settings: new SqliteConversationSettingStore(db),
+      // Every write to these goes through this process, so the dispatcher's reads can be cached.
+      devices: new CachedPushDeviceStore(new SqlitePushDeviceStore(db)),
+      settings: new CachedConversationSettingStore(new SqliteConversationSettingStore(db)),
       outbox: new SqlitePushOutbox(db),
       deadLetters: new SqliteDeadLetterStore(db),
     },

@@ -3,10 +3,9 @@
 // delivery id around them (ConnectResponse.event = 3 { delivery_id = 1, event = 2 }), written by
 // hand into one buffer. A gRPC message gets its 5-byte prefix in the same buffer, with no copy.
 import { toBinary } from "@bufbuild/protobuf";
-import { type ConversationEvent, ConversationEventSchema } from "../../gen/parley/v1/events_pb.js";
 import { type ConnectResponse, ConnectResponseSchema } from "../../gen/parley/v1/session_pb.js";
+import { eventBytes } from "../shared/event-bytes.ts";
 
-const encodedEvents = new WeakMap<ConversationEvent, Uint8Array>();
 const grpcPrefixBytes = 5;
 /** Delivery ids above this take the generic encoder (the hand-written varint works on numbers). */
 const largestHandEncodedId = BigInt(Number.MAX_SAFE_INTEGER);
@@ -39,15 +38,10 @@ function encodeAfter(response: ConnectResponse, offset: number): Uint8Array {
     out.set(bytes, offset);
     return out;
   }
-  const event = frame.value.event;
-  let eventBytes = encodedEvents.get(event);
-  if (!eventBytes) {
-    eventBytes = toBinary(ConversationEventSchema, event);
-    encodedEvents.set(event, eventBytes);
-  }
+  const encodedEvent = eventBytes(frame.value.event);
   const deliveryId = Number(frame.value.deliveryId);
   const inner =
-    (deliveryId === 0 ? 0 : 1 + varintSize(deliveryId)) + 1 + varintSize(eventBytes.byteLength) + eventBytes.byteLength;
+    (deliveryId === 0 ? 0 : 1 + varintSize(deliveryId)) + 1 + varintSize(encodedEvent.byteLength) + encodedEvent.byteLength;
   const out = new Uint8Array(offset + 1 + varintSize(inner) + inner);
   let at = offset;
   out[at++] = (3 << 3) | 2; // ConnectResponse.event, length-delimited
@@ -57,8 +51,8 @@ function encodeAfter(response: ConnectResponse, offset: number): Uint8Array {
     at = writeVarint(out, at, deliveryId);
   }
   out[at++] = (2 << 3) | 2; // EventDelivery.event, length-delimited
-  at = writeVarint(out, at, eventBytes.byteLength);
-  out.set(eventBytes, at);
+  at = writeVarint(out, at, encodedEvent.byteLength);
+  out.set(encodedEvent, at);
   return out;
 }
 

@@ -127,6 +127,34 @@ export function pushStoresContract(name: string, make: () => Promise<PushAdapter
       );
     });
 
+    c.test("every write shows in the next read, whatever was read before it", async ({ devices, settings }) => {
+      const [u, d] = [uid("user"), uid("device")];
+      const tokenOf = async () => (await devices.devicesOf([u]))[0]?.token ?? null;
+      assert.equal(await tokenOf(), null);
+      await devices.register(u, d, fcm("first"), 1);
+      assert.deepEqual(await tokenOf(), fcm("first"));
+      await devices.register(u, d, fcm("second"), 2);
+      assert.deepEqual(await tokenOf(), fcm("second"));
+      await devices.setPreferences(u, d, { enabled: false, showPreviews: false });
+      assert.deepEqual((await devices.devicesOf([u]))[0]?.preferences, { enabled: false, showPreviews: false });
+      await devices.unregister(u, d);
+      assert.equal(await tokenOf(), null);
+      await devices.forget(u, d);
+      assert.deepEqual(await devices.devicesOf([u]), []);
+
+      const conversation = uid("conversation");
+      assert.equal((await settings.forConversation(conversation)).size, 0);
+      await settings.set({ conversationId: conversation, userId: u, level: "quiet", mutedUntil: null });
+      assert.equal((await settings.forConversation(conversation)).get(u)?.level, "quiet");
+      await settings.set({ conversationId: conversation, userId: u, level: "none", mutedUntil: 5 });
+      assert.deepEqual((await settings.forConversation(conversation)).get(u), {
+        conversationId: conversation,
+        userId: u,
+        level: "none",
+        mutedUntil: 5,
+      });
+    });
+
     c.test("conversation settings: last write wins, per member, muted forever round-trips", async ({ settings }) => {
       const [conversation, other] = [uid("conversation"), uid("conversation")];
       const [bob, carol] = [uid("user"), uid("user")];

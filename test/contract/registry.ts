@@ -183,21 +183,25 @@ if (withEngines) {
   });
 }
 
+/** The embedded push stores; `cached` wraps devices and settings as the all-in-one process does. */
+async function sqlitePush(cached: boolean): Promise<PushAdapters> {
+  const { db, cleanup } = freshSqlite();
+  const m = await import("../../services/push/adapters/sqlite.ts");
+  const c = await import("../../services/push/adapters/cached.ts");
+  const devices = new m.SqlitePushDeviceStore(db);
+  const settings = new m.SqliteConversationSettingStore(db);
+  return {
+    devices: cached ? new c.CachedPushDeviceStore(devices) : devices,
+    settings: cached ? new c.CachedConversationSettingStore(settings) : settings,
+    outbox: new m.SqlitePushOutbox(db),
+    deadLetters: new m.SqliteDeadLetterStore(db),
+    cleanup,
+  };
+}
+
 export const pushAdapters: AdapterEntry<() => Promise<PushAdapters>>[] = [
-  {
-    name: "sqlite (node:sqlite, embedded)",
-    make: async () => {
-      const { db, cleanup } = freshSqlite();
-      const m = await import("../../services/push/adapters/sqlite.ts");
-      return {
-        devices: new m.SqlitePushDeviceStore(db),
-        settings: new m.SqliteConversationSettingStore(db),
-        outbox: new m.SqlitePushOutbox(db),
-        deadLetters: new m.SqliteDeadLetterStore(db),
-        cleanup,
-      };
-    },
-  },
+  { name: "sqlite (node:sqlite, embedded)", make: () => sqlitePush(false) },
+  { name: "sqlite with the all-in-one caches", make: () => sqlitePush(true) },
   ...(withEngines
     ? [
         {

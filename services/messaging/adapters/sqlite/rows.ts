@@ -1,8 +1,9 @@
 // Row mappings and the group-state writes shared by the messaging adapters on SQLite
 // (schema in services/storage/migrations.ts and services/storage/sqlite-migrations/groups.ts).
 import type { DatabaseSync } from "node:sqlite";
-import { fromBinary, toBinary } from "@bufbuild/protobuf";
+import { fromBinary } from "@bufbuild/protobuf";
 import { type ConversationEvent, ConversationEventSchema } from "../../../../gen/parley/v1/events_pb.js";
+import { eventBytes } from "../../../shared/event-bytes.ts";
 import { LruMap } from "../../../shared/lru-map.ts";
 import { prepared } from "../../../storage/sqlite.ts";
 import {
@@ -69,7 +70,7 @@ export function insertEvent(db: DatabaseSync, event: ConversationEvent, clientMe
   prepared(
     db,
     "INSERT INTO events (conversation_id, sequence, sender_user_id, client_message_id, payload) VALUES (?, ?, ?, ?, ?)",
-  ).run(event.conversationId, event.sequence, event.senderUserId, clientMessageId, toBinary(ConversationEventSchema, event));
+  ).run(event.conversationId, event.sequence, event.senderUserId, clientMessageId, eventBytes(event));
 }
 
 export function upsertMember(
