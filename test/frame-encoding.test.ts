@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { create, toBinary } from "@bufbuild/protobuf";
-import { ConversationEventSchema } from "../gen/parley/v1/events_pb.js";
+import { ConversationEventSchema, ReceiptUpdateSchema } from "../gen/parley/v1/events_pb.js";
 import { ConnectResponseSchema } from "../gen/parley/v1/session_pb.js";
 import { encodeGrpcMessage, encodeResponse } from "../services/gateway/frame-encoding.ts";
 
@@ -36,6 +36,22 @@ test("an event larger than 127 bytes gets multi-byte lengths and still matches",
   const frame = create(ConnectResponseSchema, { frame: { case: "event", value: { deliveryId: 9n, event } } });
   assert.deepEqual(encodeResponse(frame), toBinary(ConnectResponseSchema, frame));
   assert.deepEqual(encodeGrpcMessage(frame), grpcMessage(toBinary(ConnectResponseSchema, frame)));
+});
+
+test("receipt frames share the update's bytes and equal the generic encoding", () => {
+  const receipt = create(ReceiptUpdateSchema, {
+    conversationId: "0190a1b2-0000-7000-8000-000000000003",
+    userId: "0190a1b2-0000-7000-8000-000000000004",
+    deliveredThrough: 2n ** 40n,
+    readThrough: 129n,
+  });
+  for (let device = 0; device < 3; device++) {
+    const frame = create(ConnectResponseSchema, { frame: { case: "receipt", value: receipt } });
+    assert.deepEqual(encodeResponse(frame), toBinary(ConnectResponseSchema, frame));
+    assert.deepEqual(encodeGrpcMessage(frame), grpcMessage(toBinary(ConnectResponseSchema, frame)));
+  }
+  const empty = create(ConnectResponseSchema, { frame: { case: "receipt", value: create(ReceiptUpdateSchema) } });
+  assert.deepEqual(encodeResponse(empty), toBinary(ConnectResponseSchema, empty));
 });
 
 /** What a gRPC peer expects: flag 0, big-endian length, the message. */

@@ -1,12 +1,16 @@
 // Encodes server frames for the wire. An event fanned out to many devices is one object offered
 // to every session, so its bytes are encoded once and each device's frame only adds its own
 // delivery id around them (ConnectResponse.event = 3 { delivery_id = 1, event = 2 }), written by
-// hand into one buffer. A gRPC message gets its 5-byte prefix in the same buffer, with no copy.
+// hand into one buffer. A receipt update goes to every member's devices the same way: encoded once,
+// framed per device (ConnectResponse.receipt = 4). A gRPC message gets its 5-byte prefix in the
+// same buffer, with no copy.
 import { toBinary } from "@bufbuild/protobuf";
+import { type ReceiptUpdate, ReceiptUpdateSchema } from "../../gen/parley/v1/events_pb.js";
 import { type ConnectResponse, ConnectResponseSchema } from "../../gen/parley/v1/session_pb.js";
 import { eventBytes } from "../shared/event-bytes.ts";
 
 const grpcPrefixBytes = 5;
+const encodedReceipts = new WeakMap<ReceiptUpdate, Uint8Array>();
 /** Delivery ids above this take the generic encoder (the hand-written varint works on numbers). */
 const largestHandEncodedId = BigInt(Number.MAX_SAFE_INTEGER);
 
@@ -25,6 +29,7 @@ export function encodeGrpcMessage(response: ConnectResponse): Uint8Array {
 /** The frame's bytes after `offset` zero bytes. */
 function encodeAfter(response: ConnectResponse, offset: number): Uint8Array {
   const frame = response.frame;
+  if (frame.case === "receipt" && !response.$unknown) return receiptAfter(frame.value, offset);
   if (
     frame.case !== "event" ||
     !frame.value.event ||
@@ -53,6 +58,19 @@ function encodeAfter(response: ConnectResponse, offset: number): Uint8Array {
   out[at++] = (2 << 3) | 2; // EventDelivery.event, length-delimited
   at = writeVarint(out, at, encodedEvent.byteLength);
   out.set(encodedEvent, at);
+  return out;
+}
+
+/** ConnectResponse.receipt = 4 around the update's shared bytes. */
+function receiptAfter(receipt: ReceiptUpdate, offset: number): Uint8Array {
+  let bytes = encodedReceipts.get(receipt);
+  if (!bytes) {
+    bytes = toBinary(ReceiptUpdateSchema, receipt);
+    encodedReceipts.set(receipt, bytes);
+  }
+  const out = new Uint8Array(offset + 1 + varintSize(bytes.byteLength) + bytes.byteLength);
+  out[offset] = (4 << 3) | 2; // ConnectResponse.receipt, length-delimited
+  out.set(bytes, writeVarint(out, offset + 1, bytes.byteLength));
   return out;
 }
 
