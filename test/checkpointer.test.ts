@@ -1,11 +1,12 @@
 // The embedded store's WAL is checkpointed by a background thread, not by the serving connection's commits.
 import assert from "node:assert/strict";
 import { statSync } from "node:fs";
+import type { DatabaseSync } from "node:sqlite";
 import { test } from "node:test";
 import { createLogger } from "../services/shared/logger.ts";
 import type { CheckpointReport } from "../services/storage/checkpoint-worker.ts";
 import { startCheckpointer } from "../services/storage/checkpointer.ts";
-import { closeDatabase, databasePath, openDatabase, transaction } from "../services/storage/sqlite.ts";
+import { closeDatabase, databasePath, openDatabase, type SyncMode, transaction } from "../services/storage/sqlite.ts";
 import { tempDataDir } from "./helpers/parley.ts";
 
 async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 10_000): Promise<T> {
@@ -18,19 +19,23 @@ async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 10
   }
 }
 
+/** The checkpointer on a 50 ms interval, quiet logs. */
+const start = (db: DatabaseSync, dataDir: string, sync: SyncMode, onCheckpoint?: (report: CheckpointReport) => void) =>
+  startCheckpointer({
+    db,
+    path: databasePath(dataDir),
+    sync,
+    intervalMs: 50,
+    logger: createLogger({ level: "error" }),
+    onCheckpoint,
+  });
+
 test("committed pages reach the database file through the background thread; commits never checkpoint", async () => {
   const dataDir = tempDataDir();
   const db = openDatabase({ dataDir });
   db.exec("CREATE TABLE notes (id INTEGER PRIMARY KEY, body BLOB NOT NULL)");
   const reports: CheckpointReport[] = [];
-  const checkpointer = startCheckpointer({
-    db,
-    path: databasePath(dataDir),
-    sync: "normal",
-    intervalMs: 50,
-    logger: createLogger({ level: "error" }),
-    onCheckpoint: (report) => reports.push(report),
-  });
+  const checkpointer = start(db, dataDir, "normal", (report) => reports.push(report));
   try {
     assert.equal(
       db.prepare("PRAGMA wal_autocheckpoint").get()?.wal_autocheckpoint,
@@ -55,13 +60,7 @@ test("committed pages reach the database file through the background thread; com
 test("stopping the thread leaves a store that closes cleanly with an empty WAL", async () => {
   const dataDir = tempDataDir();
   const db = openDatabase({ dataDir });
-  const checkpointer = startCheckpointer({
-    db,
-    path: databasePath(dataDir),
-    sync: "full",
-    intervalMs: 50,
-    logger: createLogger({ level: "error" }),
-  });
+  const checkpointer = start(db, dataDir, "full");
   db.exec("CREATE TABLE notes (id INTEGER PRIMARY KEY)");
   await checkpointer.stop();
   closeDatabase(db);
