@@ -8,13 +8,14 @@ import type { EventBus } from "../bus/ports.ts";
 import type { Caller } from "../shared/auth.ts";
 import type { Clock, IdGenerator } from "../shared/clock.ts";
 import { invalidArgument } from "../shared/errors.ts";
+import { LruMap } from "../shared/lru-map.ts";
 import { traceHeaders, withSpan } from "../shared/tracing.ts";
 import { requireClientId, requireId } from "../shared/validate.ts";
 import type { Access } from "./access.ts";
 import { announcementOnly, isMembershipVersionConflict } from "./group-errors.ts";
 import { permits } from "./group-rules.ts";
 import type { MessagingLimits } from "./limits.ts";
-import type { EventLog } from "./ports.ts";
+import type { EventLog, Seat } from "./ports.ts";
 
 export interface SendDeps {
   access: Access;
@@ -45,9 +46,31 @@ function validateContent(content: MessageContent | undefined, limits: MessagingL
 /** Sends lost to a concurrent membership change are re-authorized this many times. */
 const maxAttempts = 20;
 
+/** Sender seats remembered for the next send (per messaging process). */
+const seatCacheSize = 10_000;
+
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export function createSend(deps: SendDeps) {
+  /**
+   * Seats that allowed a send, by conversation and sender. Using one again is safe because every
+   * change that could forbid a send (removal, ban, role, settings, deletion) raises the membership
+   * version, and the append checks the version atomically: a stale seat loses the compare-and-set
+   * and the send is authorized afresh. Only seats that allowed a send are kept.
+   */
+  const seats = new LruMap<string, Seat>(seatCacheSize);
+
+  async function writerSeat(conversationId: string, userId: string, fresh: boolean): Promise<Seat> {
+    const key = `${conversationId} ${userId}`;
+    const known = fresh ? undefined : seats.get(key);
+    if (known) return known;
+    seats.delete(key);
+    const seat = await deps.access.writer(conversationId, userId);
+    if (!permits(seat.group.settings.sendMessages, seat.member.role)) throw announcementOnly();
+    seats.set(key, seat);
+    return seat;
+  }
+
   /**
    * Authorizes the sender (a current member whose role the group's send setting allows) and appends
    * at the membership version that authorization read: a removal, demotion or switch to
@@ -55,18 +78,22 @@ export function createSend(deps: SendDeps) {
    * authorized again. So no message is ordered after the change that forbade it.
    */
   async function appendAsMember(caller: Caller, conversationId: string, draft: ConversationEvent, clientMessageId: string) {
+    let fresh = false;
     for (let attempt = 1; ; attempt++) {
-      const { member, group } = await deps.access.writer(conversationId, caller.userId);
-      if (!permits(group.settings.sendMessages, member.role)) throw announcementOnly();
+      const { group } = await writerSeat(conversationId, caller.userId, fresh);
       try {
-        return await deps.log.append({
+        const appended = await deps.log.append({
           conversationId,
           event: draft,
           clientMessageId,
           expectedMembershipVersion: group.membershipVersion,
         });
+        // A retry is answered before the version is checked: the sender must still be allowed now.
+        if (appended.duplicate && !fresh) await writerSeat(conversationId, caller.userId, true);
+        return appended;
       } catch (error) {
         if (!isMembershipVersionConflict(error) || attempt >= maxAttempts) throw error;
+        fresh = true;
         await sleep(Math.random() * 2 * attempt);
       }
     }
