@@ -137,12 +137,9 @@ export function createFanoutWorker(deps: {
           // A large group known from its events is skipped without a read.
           if ((members.knownSize(receipt.conversationId) ?? 0) > settings.liveReceiptsMaxMembers) return;
           // Receipts are not ordered with membership events, so who is in gets a fresh read.
-          const current = (await deps.store.members(receipt.conversationId)).filter((m) => m.leftAtSeq === null);
+          const current = await deps.store.currentMemberIds(receipt.conversationId);
           if (current.length > settings.liveReceiptsMaxMembers) return;
-          await deps.router.deliverReceipt(
-            current.map((m) => m.userId),
-            receipt,
-          );
+          await deps.router.deliverReceipt(current, receipt);
         }),
         deps.bus.subscribe("device-control", "fanout", async (control) => {
           await deps.router.closeDevice(control.userId, control.deviceId);

@@ -145,6 +145,11 @@ export interface ConversationStore {
   ): Promise<(ConversationRecord & { activity: number })[]>;
   /** Every member record of the conversation, current and former. */
   members(conversationId: string): Promise<MemberRecord[]>;
+  /**
+   * The user ids of the current members only (not removed), without the rest of their records:
+   * who receives live receipts, presence and typing, read fresh for each of them.
+   */
+  currentMemberIds(conversationId: string): Promise<string[]>;
   membership(conversationId: string, userId: string): Promise<MemberRecord | undefined>;
   /** Every membership the user has or had, for sync across all their conversations. */
   membershipsOf(userId: string): Promise<MemberRecord[]>;

@@ -92,6 +92,29 @@ export function groupStateContract(name: string, makeAdapters: () => Promise<Mes
       assert.equal((await a.conversations.seats(uid("missing"), [conv.owner])).size, 0);
     });
 
+    c.test("currentMemberIds lists exactly the members not removed, a re-added one included", async (a) => {
+      const conv = await newConversation(a);
+      const [left, back, stranger] = [uid("left"), uid("back"), uid("stranger")];
+      await a.seedUsers([left, back, stranger]);
+      await change(a, conv.conversationId, conv.owner, {
+        membership: {
+          add: [
+            { userId: left, role: "member" },
+            { userId: back, role: "member" },
+          ],
+        },
+      });
+      await change(a, conv.conversationId, conv.owner, { membership: { remove: left } });
+      await change(a, conv.conversationId, conv.owner, { membership: { remove: back } });
+      await change(a, conv.conversationId, conv.owner, { membership: { add: [{ userId: back, role: "member" }] } });
+      const current = (await a.conversations.members(conv.conversationId))
+        .filter((m) => m.leftAtSeq === null)
+        .map((m) => m.userId);
+      assert.deepEqual((await a.conversations.currentMemberIds(conv.conversationId)).sort(), current.sort());
+      assert.deepEqual(current.sort(), [...conv.members.map((m) => m.userId), back].sort());
+      assert.deepEqual(await a.conversations.currentMemberIds(uid("missing")), []);
+    });
+
     c.test("a seat that carries the last sequence carries the conversation's current one", async (a) => {
       const conv = await newConversation(a);
       await send(a, conv.conversationId, conv.owner, "m1");

@@ -97,6 +97,13 @@ export class SqliteConversationStore implements ConversationStore {
     return (prepared(this.#db, "SELECT * FROM members WHERE conversation_id = ?").all(conversationId) as Row[]).map(toMember);
   }
 
+  async currentMemberIds(conversationId: string) {
+    const rows = prepared(this.#db, "SELECT user_id FROM members WHERE conversation_id = ? AND left_at_seq IS NULL").all(
+      conversationId,
+    ) as Row[];
+    return rows.map((r) => r.user_id as string);
+  }
+
   async membership(conversationId: string, userId: string) {
     const r = prepared(this.#db, "SELECT * FROM members WHERE conversation_id = ? AND user_id = ?").get(conversationId, userId) as
       | Row

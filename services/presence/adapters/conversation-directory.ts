@@ -7,9 +7,7 @@ import type { MembershipDirectory } from "../ports.ts";
 const parallelReads = 16;
 
 export function conversationDirectory(store: ConversationStore): MembershipDirectory {
-  async function currentMembers(conversationId: string): Promise<string[]> {
-    return (await store.members(conversationId)).filter((m) => m.leftAtSeq === null).map((m) => m.userId);
-  }
+  const currentMembers = (conversationId: string): Promise<string[]> => store.currentMemberIds(conversationId);
   return {
     currentMembers,
     async contactsOf(userId) {

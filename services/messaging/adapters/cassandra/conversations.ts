@@ -168,6 +168,19 @@ export class CassandraConversationStore implements ConversationStore {
     return rows.map(toMember).filter((m) => m !== undefined);
   }
 
+  async currentMemberIds(conversationId: string) {
+    const rows = await select(this.#client, "SELECT user_id, joined_at_seq, left_at_seq FROM members WHERE conversation_id = ?", [
+      conversationId,
+    ]);
+    // Rows without joined_at_seq carry only the partition's statics: not members.
+    return rows
+      .filter(
+        (r) =>
+          r.joined_at_seq !== null && r.joined_at_seq !== undefined && (r.left_at_seq === null || r.left_at_seq === undefined),
+      )
+      .map((r) => r.user_id as string);
+  }
+
   async membership(conversationId: string, userId: string) {
     const row = await selectOne(this.#client, "SELECT * FROM members WHERE conversation_id = ? AND user_id = ?", [
       conversationId,
