@@ -1,7 +1,6 @@
 // A turn's acks of one conversation are authorized by one seats read, and each is still judged
 // on its own: strangers are refused, former members clamped, the others raised.
 import assert from "node:assert/strict";
-import { randomUUID } from "node:crypto";
 import { test } from "node:test";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { ReceiptUpdate } from "../gen/parley/v1/events_pb.js";
@@ -16,6 +15,7 @@ import { reasonOf } from "../services/shared/errors.ts";
 import { createLogger } from "../services/shared/logger.ts";
 import { openDatabase } from "../services/storage/sqlite.ts";
 import { messageEvent, uid } from "./contract/harness.ts";
+import { embeddedGroup } from "./helpers/embedded-group.ts";
 import { tempDataDir } from "./helpers/parley.ts";
 
 function setup() {
@@ -34,30 +34,8 @@ function setup() {
   const bus = createMemoryBus({ logger: createLogger({ level: "error" }) });
   const log = new SqliteEventLog(db);
   const receipts = createReceipts({ access: createAccess(counted), store: counted, receipts: new SqliteReceiptStore(db), bus });
-  const seedUsers = async (ids: string[]) => {
-    for (const userId of ids) await users.getOrCreate({ userId, phoneNumber: `p-${userId}`, displayName: userId, createdAt: 0 });
-  };
   /** A group under a real id (receipts check the id's form); the first member owns it. */
-  async function group(userIds: string[]) {
-    await seedUsers(userIds);
-    const conversationId = randomUUID();
-    await store.create({
-      conversation: {
-        conversationId,
-        kind: "group",
-        name: "g",
-        description: "",
-        pictureRef: "",
-        createdAt: 0,
-        lastSequence: 1n,
-        deletedAt: null,
-      },
-      uniqueKey: { creation: conversationId },
-      members: userIds.map((userId, i) => ({ userId, role: i === 0 ? "owner" : "member" })),
-      firstEvent: messageEvent({ sender: userIds[0] ?? "", clientMessageId: "created", text: "created" }),
-    });
-    return conversationId;
-  }
+  const group = (userIds: string[]) => embeddedGroup({ users, conversations: store }, userIds);
   return { store: counted, log, receipts, bus, reads, group };
 }
 

@@ -3,7 +3,6 @@
 // compare-and-set and is authorized afresh: nothing is sent past a removal, a ban or a switch to
 // announcement-only, and a retry is answered only to a sender still allowed now.
 import assert from "node:assert/strict";
-import { randomUUID } from "node:crypto";
 import { test } from "node:test";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
@@ -21,6 +20,7 @@ import { reasonOf } from "../services/shared/errors.ts";
 import { createLogger } from "../services/shared/logger.ts";
 import { openDatabase } from "../services/storage/sqlite.ts";
 import { messageEvent, uid } from "./contract/harness.ts";
+import { embeddedGroup } from "./helpers/embedded-group.ts";
 import { tempDataDir } from "./helpers/parley.ts";
 
 async function setup() {
@@ -41,27 +41,7 @@ async function setup() {
   const bus = createMemoryBus({ logger: createLogger({ level: "error" }) });
   const send = createSend({ access, log, bus, clock: systemClock, ids: createUuidV7Generator(), limits: defaultMessagingLimits });
   const [owner, member] = [uid("owner"), uid("member")];
-  for (const userId of [owner, member])
-    await users.getOrCreate({ userId, phoneNumber: `p-${userId}`, displayName: userId, createdAt: 0 });
-  const conversationId = randomUUID();
-  await store.create({
-    conversation: {
-      conversationId,
-      kind: "group",
-      name: "g",
-      description: "",
-      pictureRef: "",
-      createdAt: 0,
-      lastSequence: 1n,
-      deletedAt: null,
-    },
-    uniqueKey: { creation: conversationId },
-    members: [
-      { userId: owner, role: "owner" },
-      { userId: member, role: "member" },
-    ],
-    firstEvent: messageEvent({ sender: owner, clientMessageId: "created", text: "created" }),
-  });
+  const conversationId = await embeddedGroup({ users, conversations: store }, [owner, member]);
   const caller = (userId: string): Caller => ({ userId, deviceId: `${userId}-d`, token: "t", expiresAt: Date.now() + 60_000 });
   const text = (clientMessageId: string) =>
     create(SendMessageRequestSchema, {
