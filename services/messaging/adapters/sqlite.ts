@@ -237,8 +237,8 @@ export class SqliteReceiptStore implements ReceiptStore {
     });
   }
 
-  async advanceRead(conversationId: string, userId: string, through: bigint) {
-    return transaction(this.#db, () => this.#raise(conversationId, userId, through, "read"));
+  advanceRead(conversationId: string, userId: string, through: bigint) {
+    return this.#commit(() => this.#raise(conversationId, userId, through, "read"));
   }
 
   /**
