@@ -3,10 +3,11 @@
 // bytes after the 5-byte prefix.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { create, toBinary } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { ConversationEventSchema, ReceiptUpdateSchema } from "../gen/parley/v1/events_pb.js";
 import { ConnectResponseSchema } from "../gen/parley/v1/session_pb.js";
 import { encodeGrpcMessage, encodeResponse } from "../services/gateway/frame-encoding.ts";
+import { Outbox } from "../services/gateway/outbox.ts";
 
 test("event frames for several devices share the event bytes and equal the generic encoding", () => {
   const event = create(ConversationEventSchema, {
@@ -61,3 +62,21 @@ function grpcMessage(bytes: Uint8Array): Uint8Array {
   out.set(bytes, 5);
   return out;
 }
+
+test("a receipt coalesced in one outbox goes out merged, and the shared update others hold is untouched", async () => {
+  const shared = create(ReceiptUpdateSchema, { conversationId: "c", userId: "u", deliveredThrough: 5n, readThrough: 9n });
+  const [merging, other] = [new Outbox(), new Outbox()];
+  merging.pushReceipt(create(ReceiptUpdateSchema, { conversationId: "c", userId: "u", deliveredThrough: 12n, readThrough: 1n }));
+  other.pushReceipt(shared);
+  const sent = async (outbox: Outbox) => {
+    const frame = (await outbox.frames().next()).value;
+    if (!frame) throw new Error("no frame");
+    const decoded = fromBinary(ConnectResponseSchema, encodeResponse(frame));
+    return decoded.frame.case === "receipt" ? [decoded.frame.value.deliveredThrough, decoded.frame.value.readThrough] : [];
+  };
+  // The other device's frame is encoded first: the update's bytes are now cached.
+  assert.deepEqual(await sent(other), [5n, 9n]);
+  merging.pushReceipt(shared);
+  assert.deepEqual(await sent(merging), [12n, 9n], "the merged watermarks, not the cached bytes");
+  assert.deepEqual([shared.deliveredThrough, shared.readThrough], [5n, 9n]);
+});

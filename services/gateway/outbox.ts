@@ -3,9 +3,10 @@
 // updates are coalesced per (conversation, member) so a slow reader cannot grow it without bound.
 
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
-import type { ReceiptUpdate } from "../../gen/parley/v1/events_pb.js";
+import { type ReceiptUpdate, ReceiptUpdateSchema } from "../../gen/parley/v1/events_pb.js";
 import type { ConnectResponse } from "../../gen/parley/v1/session_pb.js";
 import { ConnectResponseSchema } from "../../gen/parley/v1/session_pb.js";
+import { maxOf } from "../shared/bigints.ts";
 
 export type ServerFrame = MessageInitShape<typeof ConnectResponseSchema>["frame"];
 
@@ -36,15 +37,24 @@ export class Outbox {
   }
 
   /** Keeps only the newest watermarks per member: receipts are state, not a log. */
-  pushReceipt(receipt: ReceiptUpdate): void {
+  pushReceipt(update: ReceiptUpdate): void {
     if (this.#closed) return;
-    const key = `${receipt.conversationId}/${receipt.userId}`;
+    const key = `${update.conversationId}/${update.userId}`;
     this.#receipts ??= new Map();
     const prior = this.#receipts.get(key);
+    let receipt = update;
     if (prior) {
-      if (prior.deliveredThrough > receipt.deliveredThrough) receipt.deliveredThrough = prior.deliveredThrough;
-      if (prior.readThrough > receipt.readThrough) receipt.readThrough = prior.readThrough;
       this.#receipts.delete(key);
+      // The update is shared by every device's outbox, and its bytes are encoded once for all of
+      // them: a merge makes this outbox its own copy instead of changing the shared one.
+      if (prior.deliveredThrough > update.deliveredThrough || prior.readThrough > update.readThrough) {
+        receipt = create(ReceiptUpdateSchema, {
+          conversationId: update.conversationId,
+          userId: update.userId,
+          deliveredThrough: maxOf(prior.deliveredThrough, update.deliveredThrough),
+          readThrough: maxOf(prior.readThrough, update.readThrough),
+        });
+      }
     }
     this.#receipts.set(key, receipt);
     this.#pushed++;
