@@ -7,6 +7,7 @@ import { create } from "@bufbuild/protobuf";
 import { ReceiptUpdateSchema } from "../../gen/parley/v1/events_pb.js";
 import type { EventBus } from "../bus/ports.ts";
 import type { Caller } from "../shared/auth.ts";
+import { minOf } from "../shared/bigints.ts";
 import { requireId } from "../shared/validate.ts";
 import { type Access, visibleUpTo } from "./access.ts";
 import type { ConversationStore, ReceiptStore, Seat } from "./ports.ts";
@@ -67,8 +68,7 @@ export function createReceipts(deps: ReceiptDeps) {
     // The seat may carry the last sequence already (SQLite); otherwise it is one more read.
     const lastSequence = seat?.lastSequence ?? (await deps.store.get(conversationId))?.lastSequence ?? 0n;
     const ceiling = visibleUpTo(member, lastSequence);
-    // biome-ignore lint/complexity/useMathMinMax: bigints, which Math.min does not take
-    const clamped = through > ceiling ? ceiling : through;
+    const clamped = minOf(through, ceiling);
     const result =
       kind === "read"
         ? await deps.receipts.advanceRead(conversationId, caller.userId, clamped)

@@ -4,9 +4,10 @@ import { randomUUID } from "node:crypto";
 import { clone, toBinary } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { type ConversationEvent, ConversationEventSchema } from "../../../../gen/parley/v1/events_pb.js";
+import { maxOf, minOf } from "../../../shared/bigints.ts";
 import { type CassandraClient, select } from "../../../storage/cassandra/client.ts";
 import { type AppendInput, bumpsVersion, type EventLog } from "../../ports.ts";
-import { bucketOf, decodeEvent, maxOf, minOf } from "./rows.ts";
+import { bucketOf, decodeEvent } from "./rows.ts";
 import { Sequencer } from "./sequencer.ts";
 import { readHead, readStage } from "./stage.ts";
 

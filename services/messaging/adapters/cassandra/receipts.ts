@@ -1,10 +1,11 @@
 // Receipt watermarks and device cursors on Cassandra, without LWTs: each watermark cell is written
 // USING TIMESTAMP <its value>, so last-write-wins keeps the highest value whatever the order or
 // concurrency of the writes (equal timestamps carry equal values). A watermark never goes back.
+
+import { maxOf } from "../../../shared/bigints.ts";
 import { conversationNotFound } from "../../../shared/errors.ts";
 import { type CassandraClient, select, selectOne, write } from "../../../storage/cassandra/client.ts";
 import type { ReceiptStore } from "../../ports.ts";
-import { maxOf } from "./rows.ts";
 
 export class CassandraReceiptStore implements ReceiptStore {
   readonly #client: CassandraClient;

@@ -117,7 +117,3 @@ export async function applyMembership(
     ]),
   );
 }
-
-/** min and max of bigints. */
-export const minOf = (a: bigint, b: bigint) => (a < b ? a : b);
-export const maxOf = (a: bigint, b: bigint) => (a > b ? a : b);

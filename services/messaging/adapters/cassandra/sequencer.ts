@@ -4,12 +4,13 @@
 // events (and deletes stage rows known complete). The proof and costs are in docs/cassandra.md.
 import { clone } from "@bufbuild/protobuf";
 import { ConversationEventSchema } from "../../../../gen/parley/v1/events_pb.js";
+import { maxOf, minOf } from "../../../shared/bigints.ts";
 import { conversationNotFound } from "../../../shared/errors.ts";
 import { type CassandraClient, conditionalBatch, isUnknownOutcome } from "../../../storage/cassandra/client.ts";
 import { membershipVersionConflict } from "../../group-errors.ts";
 import { encodeGroupStaging } from "./group-state.ts";
 import { type AppendRequest, type AppendResult, fail, keyOf, type Lane, Lanes, settle, takeGroup, type Waiter } from "./lanes.ts";
-import { encodeEvent, encodeMembership, maxOf, minOf } from "./rows.ts";
+import { encodeEvent, encodeMembership } from "./rows.ts";
 import {
   completeStage,
   type Head,
