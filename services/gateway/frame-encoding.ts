@@ -7,10 +7,10 @@
 import { toBinary } from "@bufbuild/protobuf";
 import { type ReceiptUpdate, ReceiptUpdateSchema } from "../../gen/parley/v1/events_pb.js";
 import { type ConnectResponse, ConnectResponseSchema } from "../../gen/parley/v1/session_pb.js";
-import { eventBytes } from "../shared/event-bytes.ts";
+import { encodedOnce, eventBytes } from "../shared/event-bytes.ts";
 
 const grpcPrefixBytes = 5;
-const encodedReceipts = new WeakMap<ReceiptUpdate, Uint8Array>();
+const receiptBytes = encodedOnce(ReceiptUpdateSchema);
 /** Delivery ids above this take the generic encoder (the hand-written varint works on numbers). */
 const largestHandEncodedId = BigInt(Number.MAX_SAFE_INTEGER);
 
@@ -63,11 +63,7 @@ function encodeAfter(response: ConnectResponse, offset: number): Uint8Array {
 
 /** ConnectResponse.receipt = 4 around the update's shared bytes. */
 function receiptAfter(receipt: ReceiptUpdate, offset: number): Uint8Array {
-  let bytes = encodedReceipts.get(receipt);
-  if (!bytes) {
-    bytes = toBinary(ReceiptUpdateSchema, receipt);
-    encodedReceipts.set(receipt, bytes);
-  }
+  const bytes = receiptBytes(receipt);
   const out = new Uint8Array(offset + 1 + varintSize(bytes.byteLength) + bytes.byteLength);
   out[offset] = (4 << 3) | 2; // ConnectResponse.receipt, length-delimited
   out.set(bytes, writeVarint(out, offset + 1, bytes.byteLength));

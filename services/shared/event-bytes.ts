@@ -1,16 +1,21 @@
-// A conversation event's protobuf bytes, encoded once per event object: the embedded store writes
-// them when the event is appended, and the gateways frame the same bytes for every recipient's
-// device. Events are never changed once appended, so the bytes stay right for the object's life.
-import { toBinary } from "@bufbuild/protobuf";
-import { type ConversationEvent, ConversationEventSchema } from "../../gen/parley/v1/events_pb.js";
+// Protobuf bytes encoded once per message object. An appended conversation event is written by
+// the embedded store and framed for every recipient's device; a receipt update is framed for
+// every member's devices. Neither is changed once published, so the bytes stay right for the
+// object's life.
+import { type DescMessage, type MessageShape, toBinary } from "@bufbuild/protobuf";
+import { ConversationEventSchema } from "../../gen/parley/v1/events_pb.js";
 
-const encoded = new WeakMap<ConversationEvent, Uint8Array>();
-
-export function eventBytes(event: ConversationEvent): Uint8Array {
-  let bytes = encoded.get(event);
-  if (!bytes) {
-    bytes = toBinary(ConversationEventSchema, event);
-    encoded.set(event, bytes);
-  }
-  return bytes;
+/** An encoder that remembers each object's bytes (objects must not change after encoding). */
+export function encodedOnce<Desc extends DescMessage>(schema: Desc): (message: MessageShape<Desc>) => Uint8Array {
+  const encoded = new WeakMap<MessageShape<Desc>, Uint8Array>();
+  return (message) => {
+    let bytes = encoded.get(message);
+    if (!bytes) {
+      bytes = toBinary(schema, message);
+      encoded.set(message, bytes);
+    }
+    return bytes;
+  };
 }
+
+export const eventBytes = encodedOnce(ConversationEventSchema);
