@@ -10,6 +10,17 @@ import { maxOf } from "../shared/bigints.ts";
 
 export type ServerFrame = MessageInitShape<typeof ConnectResponseSchema>["frame"];
 
+/**
+ * A transport that takes frames as they are queued, as the device-stream transports do: no
+ * promise or iterator step per frame, and nothing held per idle stream but this object.
+ */
+export interface FrameSink {
+  /** Writes one frame; false when the transport is full (call `Outbox.resume()` once it drains). */
+  write(frame: ConnectResponse): boolean;
+  /** The outbox closed and every frame it held was written. */
+  end(): void;
+}
+
 export class Outbox {
   #frames: ConnectResponse[] = [];
   // Receipts, notices and drain waiters exist only while in use: most sessions sit idle.
@@ -19,6 +30,10 @@ export class Outbox {
   #drained: (() => void)[] | undefined;
   #closed = false;
   #pushed = 0;
+  #sink: FrameSink | undefined;
+  #sinkFull = false;
+  #flushing = false;
+  #ended = false;
 
   get size(): number {
     return this.#frames.length;
@@ -94,6 +109,18 @@ export class Outbox {
     }
   }
 
+  /** Writes frames to `sink` from now on, as they come (instead of `frames()`). */
+  attach(sink: FrameSink): void {
+    this.#sink = sink;
+    this.#flush();
+  }
+
+  /** The sink drained after it returned false: write what waits. */
+  resume(): void {
+    this.#sinkFull = false;
+    this.#flush();
+  }
+
   /**
    * The frames in the order they go out: queued frames first, then receipts, then notices. A plain
    * iterator rather than an async generator: every frame of every stream passes here, and a
@@ -143,6 +170,32 @@ export class Outbox {
     this.#wake = undefined;
     wake?.();
     if (this.#closed) this.#notifyDrained();
+    this.#flush();
+  }
+
+  /** Hands the sink what it has room for, in `frames()` order; ends it once closed and empty. */
+  #flush(): void {
+    const sink = this.#sink;
+    // A write can lead back here (a frame pushed from a write's side effect): the loop takes it.
+    if (!sink || this.#flushing || this.#ended) return;
+    this.#flushing = true;
+    try {
+      while (!this.#sinkFull) {
+        const frame = this.#take();
+        if (!frame) break;
+        if (!sink.write(frame)) this.#sinkFull = true;
+      }
+    } finally {
+      this.#flushing = false;
+    }
+    if (this.#closed && !this.#sinkFull && this.#isEmpty()) {
+      this.#ended = true;
+      sink.end();
+    }
+  }
+
+  #isEmpty(): boolean {
+    return this.#frames.length === 0 && this.#receipts === undefined && this.#notices === undefined;
   }
 
   #notifyDrained(): void {

@@ -6,17 +6,32 @@ import type { HandlerContext } from "@connectrpc/connect";
 import { type ConnectRequest, type ConnectResponse, SessionService } from "../../gen/parley/v1/session_pb.js";
 import { type Authenticator, contextValuesFor } from "../shared/auth.ts";
 import { InProcessContext } from "../shared/in-process-context.ts";
+import type { Outbox } from "./outbox.ts";
 
-/** Opens a device stream for a bearer token; the stream ends when `signal` aborts. */
+/** A running device stream, as a transport that writes its frames itself holds it. */
+export interface OpenStream {
+  /** The frames to write: attach a sink (`Outbox.attach`). */
+  outbox: Outbox;
+  /** The transport is done with the stream (it closed, or wrote the last frame); idempotent. */
+  end(): void;
+}
+
+/**
+ * Opens a device stream for a bearer token once Hello is read; rejects with the stream's error
+ * (a bad token, no Hello). The session closes when `signal` aborts; the caller still calls `end()`.
+ */
 export type SessionOpener = (
   accessToken: string,
   requests: AsyncIterable<ConnectRequest>,
   signal: AbortSignal,
-) => AsyncIterable<ConnectResponse>;
+) => Promise<OpenStream>;
 
-/** The session handler as createSessionService builds it: it yields whole ConnectResponse messages. */
+/** The session handler as createSessionService builds it. */
 export interface SessionHandler {
+  /** Connect's handler shape: yields whole ConnectResponse messages. */
   connect(requests: AsyncIterable<ConnectRequest>, context: HandlerContext): AsyncIterable<ConnectResponse>;
+  /** The same stream for a transport that writes frames as they come. */
+  open(requests: AsyncIterable<ConnectRequest>, context: HandlerContext): Promise<OpenStream>;
 }
 
 export function directSessionOpener(
@@ -25,7 +40,7 @@ export function directSessionOpener(
   protocolName: "websocket" | "grpc" = "websocket",
 ): SessionOpener {
   const method = SessionService.method.connect;
-  return async function* open(accessToken, requests, signal) {
+  return async function open(accessToken, requests, signal) {
     const caller = await authenticator.authenticate(accessToken);
     const context = new InProcessContext({
       service: SessionService,
@@ -36,6 +51,6 @@ export function directSessionOpener(
       signal,
       values: contextValuesFor(caller),
     });
-    yield* service.connect(requests, context);
+    return service.open(requests, context);
   };
 }

@@ -1,5 +1,7 @@
 // The SessionService handler: authenticates, waits for Hello, then runs a DeviceSession whose
-// outbox is the response stream. Client frames are read one at a time in the background.
+// outbox is the response stream. Client frames are read one at a time in the background. The
+// device-stream transports take the outbox itself and write its frames as they come (`open`);
+// Connect's generic handler (gRPC-Web, the Connect protocol) iterates it (`connect`).
 import { randomUUID } from "node:crypto";
 import { type Client, Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
 import type { MessagingService } from "../../gen/parley/v1/messaging_pb.js";
@@ -13,7 +15,7 @@ import { messagingBackend } from "./backend.ts";
 import { DeviceSession, type SessionSettings } from "./device-session.ts";
 import type { SessionExtension } from "./extension.ts";
 import type { SessionRegistry } from "./registry.ts";
-import type { SessionHandler } from "./session-opener.ts";
+import type { OpenStream, SessionHandler } from "./session-opener.ts";
 
 export interface SessionServiceDeps {
   registry: SessionRegistry;
@@ -46,8 +48,17 @@ async function firstFrame(requests: AsyncIterator<ConnectRequest>, timeoutMs: nu
 
 export function createSessionService(deps: SessionServiceDeps): SessionHandler {
   const { settings } = deps;
-  return {
+  const handler: SessionHandler = {
     async *connect(requests: AsyncIterable<ConnectRequest>, ctx: HandlerContext): AsyncGenerator<ConnectResponse> {
+      const stream = await handler.open(requests, ctx);
+      try {
+        yield* stream.outbox.frames();
+      } finally {
+        stream.end();
+      }
+    },
+
+    async open(requests: AsyncIterable<ConnectRequest>, ctx: HandlerContext): Promise<OpenStream> {
       const caller = callerOf(ctx);
       const iterator = requests[Symbol.asyncIterator]();
       const first = await firstFrame(iterator, settings.helloTimeoutMs);
@@ -86,15 +97,20 @@ export function createSessionService(deps: SessionServiceDeps): SessionHandler {
         }
         session.close();
       })().catch(fail);
-      try {
-        yield* session.outbox.frames();
-      } finally {
-        session.close();
-        deps.registry.remove(session);
-        deps.extension?.closed(session);
-        deps.onStreamCount?.(-1);
-        logger.info("stream closed");
-      }
+      let ended = false;
+      return {
+        outbox: session.outbox,
+        end() {
+          if (ended) return;
+          ended = true;
+          session.close();
+          deps.registry.remove(session);
+          deps.extension?.closed(session);
+          deps.onStreamCount?.(-1);
+          logger.info("stream closed");
+        },
+      };
     },
   };
+  return handler;
 }

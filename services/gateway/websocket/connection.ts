@@ -73,8 +73,22 @@ export function handleConnection(socket: WebSocket, options: ConnectionOptions):
     const token = request.frame.value.accessToken;
     // The token has done its job; the session never needs (or logs) it.
     inbound.push(create(ConnectRequestSchema, { frame: { case: "hello", value: { ...request.frame.value, accessToken: "" } } }));
-    pipe(socket, options.open(token, inbound, abort.signal)).then(
-      (result) => close(result.code, result.reason),
+    options.open(token, inbound, abort.signal).then(
+      (session) => {
+        socket.on("close", () => session.end());
+        let goAway: GoAwayReason | undefined;
+        session.outbox.attach({
+          write: (response) => {
+            if (response.frame.case === "goAway") goAway = response.frame.value.reason;
+            return send(socket, response, () => session.outbox.resume());
+          },
+          end: () => {
+            session.end();
+            const { code, reason } = closingFor(goAway);
+            close(code, reason);
+          },
+        });
+      },
       (error) => {
         const { code, reason } = closeFor(error);
         if (code === CloseCode.internalError) logger.warn("websocket stream failed", { error: reason });
@@ -84,16 +98,23 @@ export function handleConnection(socket: WebSocket, options: ConnectionOptions):
   });
 }
 
-/** Writes each response as one binary message; resolves with how to close once the stream ends. */
-async function pipe(socket: WebSocket, responses: AsyncIterable<ConnectResponse>) {
-  let goAway: GoAwayReason | undefined;
-  for await (const response of responses) {
-    if (socket.readyState !== socket.OPEN) break;
-    if (response.frame.case === "goAway") goAway = response.frame.value.reason;
-    const bytes = encodeResponse(response);
-    if (socket.bufferedAmount > sendHighWater) await new Promise<void>((resolve) => socket.send(bytes, () => resolve()));
-    else socket.send(bytes);
+/**
+ * Sends one response as one binary message. Past the high-water mark of unsent bytes it returns
+ * false, and `drained` runs once this message (and so every one before it) reached the socket.
+ */
+function send(socket: WebSocket, response: ConnectResponse, drained: () => void): boolean {
+  // A closing socket takes nothing more; the session is ending with it.
+  if (socket.readyState !== socket.OPEN) return true;
+  const bytes = encodeResponse(response);
+  if (socket.bufferedAmount <= sendHighWater) {
+    socket.send(bytes);
+    return true;
   }
+  socket.send(bytes, () => drained());
+  return false;
+}
+
+function closingFor(goAway: GoAwayReason | undefined): { code: number; reason: string } {
   if (goAway === GoAwayReason.SERVER_DRAINING) return { code: CloseCode.goingAway, reason: "GoAway: SERVER_DRAINING" };
   return { code: CloseCode.normal, reason: goAway === undefined ? "stream ended" : `GoAway: ${GoAwayReason[goAway]}` };
 }

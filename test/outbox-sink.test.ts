@@ -1,0 +1,94 @@
+// The device-stream transports take frames from the outbox as they are queued (Outbox.attach): in
+// order, never past a full transport until it drains, coalescing receipts while it is full, and
+// ending only after the last frame.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { create } from "@bufbuild/protobuf";
+import { ReceiptUpdateSchema } from "../gen/parley/v1/events_pb.js";
+import type { ConnectResponse } from "../gen/parley/v1/session_pb.js";
+import { type FrameSink, Outbox } from "../services/gateway/outbox.ts";
+
+/** A sink that records what it was given and reports full once it holds `room` frames. */
+function recordingSink(room = Number.POSITIVE_INFINITY) {
+  const written: ConnectResponse[] = [];
+  let ends = 0;
+  const sink: FrameSink & { room: number } = {
+    room,
+    write(frame) {
+      written.push(frame);
+      return written.length < sink.room;
+    },
+    end() {
+      ends++;
+    },
+  };
+  return { sink, written, ends: () => ends };
+}
+
+const heartbeat = (nonce: number) => ({ case: "heartbeat" as const, value: { nonce: BigInt(nonce) } });
+const nonces = (frames: ConnectResponse[]) =>
+  frames.map((f) => (f.frame.case === "heartbeat" ? Number(f.frame.value.nonce) : f.frame.case));
+
+test("frames queued before and after attaching are written at once, in order", () => {
+  const outbox = new Outbox();
+  const { sink, written } = recordingSink();
+  outbox.push(heartbeat(1));
+  outbox.push(heartbeat(2));
+  assert.equal(written.length, 0, "nothing is written before a sink is attached");
+  outbox.attach(sink);
+  assert.deepEqual(nonces(written), [1, 2]);
+  outbox.push(heartbeat(3));
+  assert.deepEqual(nonces(written), [1, 2, 3], "a frame queued with a sink attached is written synchronously");
+  assert.equal(outbox.size, 0);
+});
+
+test("a full sink gets nothing more until resume, and receipts coalesce meanwhile", () => {
+  const outbox = new Outbox();
+  const { sink, written } = recordingSink(1);
+  outbox.attach(sink);
+  outbox.push(heartbeat(1));
+  outbox.push(heartbeat(2));
+  const receipt = (delivered: bigint, read: bigint) =>
+    create(ReceiptUpdateSchema, { conversationId: "c", userId: "u", deliveredThrough: delivered, readThrough: read });
+  outbox.pushReceipt(receipt(5n, 1n));
+  outbox.pushReceipt(receipt(4n, 3n));
+  assert.deepEqual(nonces(written), [1], "the sink said it was full after the first frame");
+  assert.equal(outbox.size, 1);
+
+  sink.room = Number.POSITIVE_INFINITY;
+  outbox.resume();
+  assert.deepEqual(nonces(written), [1, 2, "receipt"]);
+  const merged = written[2]?.frame;
+  assert.equal(merged?.case, "receipt");
+  if (merged?.case === "receipt") {
+    assert.equal(merged.value.deliveredThrough, 5n, "the higher delivered watermark is kept");
+    assert.equal(merged.value.readThrough, 3n, "the higher read watermark is kept");
+  }
+});
+
+test("the sink ends once, after the frames queued before the close were written", () => {
+  const outbox = new Outbox();
+  const { sink, written, ends } = recordingSink(1);
+  outbox.attach(sink);
+  outbox.push(heartbeat(1));
+  outbox.push(heartbeat(2));
+  outbox.close();
+  outbox.push(heartbeat(3));
+  assert.equal(ends(), 0, "a frame still waits for the full sink");
+
+  sink.room = Number.POSITIVE_INFINITY;
+  outbox.resume();
+  assert.deepEqual(nonces(written), [1, 2], "nothing queued after the close goes out");
+  assert.equal(ends(), 1);
+  outbox.resume();
+  outbox.close();
+  assert.equal(ends(), 1, "the end is reported once");
+});
+
+test("a sink attached to an outbox already closed and empty ends at once", () => {
+  const outbox = new Outbox();
+  outbox.close();
+  const { sink, ends } = recordingSink();
+  outbox.attach(sink);
+  assert.equal(ends(), 1);
+});
