@@ -30,6 +30,8 @@ export interface Profile {
   mode: "quick" | "full";
   step: StepTiming;
   budget: Budget;
+  /** Steps between a ladder's knee and its failed step (1:1 and group ladders; see ladder.ts). */
+  refineSteps: number;
   /** Load worker processes for traffic scenarios (the machine has two cores). */
   trafficWorkers: number;
   /** Most devices one load worker holds (each has its own connection, 20,000 files per process). */
@@ -54,10 +56,14 @@ const quick: Profile = {
   mode: "quick",
   step: { warmupMs: 1_000, measureMs: 3_000, drainMs: 1_000 },
   budget: { ladderMs: 45_000, openTimeoutMs: 90_000, quietMaxMs: 20_000 },
+  // The quick ladders double, so without a step between they could only say 25, 50 or 100%.
+  refineSteps: 1,
   trafficWorkers: 2,
   devicesPerWorker: 5_000,
   bodyBytes: 100,
-  oneToOne: { pairs: 100, startRate: { parley: 100, relay: 400 }, factor: 2, maxRate: 51_200 },
+  // Started where the knees are far above (the half-rate step still measures low load), so the
+  // 45 s budget reaches both knees with room for the step between.
+  oneToOne: { pairs: 100, startRate: { parley: 800, relay: 1_600 }, factor: 2, maxRate: 51_200 },
   group: {
     runs: [
       { size: 250, transports: ["grpc", "ws"], relay: true, maxRate: 1_024 },
@@ -65,8 +71,8 @@ const quick: Profile = {
     ],
     senders: 10,
     // High enough that the 45 s budget reaches both knees (from 1 and 4 it stopped at 32 and 128),
-    // with room for a repeated step.
-    startRate: { parley: 16, relay: 32 },
+    // with room for a repeated step and the step between.
+    startRate: { parley: 32, relay: 64 },
     factor: 2,
     relayMaxRate: 1_024,
   },
@@ -80,6 +86,7 @@ const full: Profile = {
   mode: "full",
   step: { warmupMs: 3_000, measureMs: 15_000, drainMs: 2_000 },
   budget: { ladderMs: 20 * 60_000, openTimeoutMs: 600_000, quietMaxMs: 120_000 },
+  refineSteps: 1,
   trafficWorkers: 2,
   devicesPerWorker: 5_000,
   bodyBytes: 100,

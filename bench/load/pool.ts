@@ -48,9 +48,18 @@ export class LoadPool {
   readonly workers: Worker[];
   /** Which worker holds each device (global index). */
   readonly placement = new Map<number, number>();
+  /** Workers that take devices round-robin (a dedicated sender worker is not one of them). */
+  readonly #shared: number;
 
-  constructor(size: number) {
-    this.workers = Array.from({ length: size }, (_, i) => new Worker(i));
+  /**
+   * `dedicated`: devices that get a worker of their own (the last one). Group senders live there, so
+   * receiving thousands of copies a second never delays their send clock.
+   */
+  constructor(size: number, options: { dedicated?: number[] } = {}) {
+    const dedicated = options.dedicated ?? [];
+    this.#shared = size;
+    this.workers = Array.from({ length: size + (dedicated.length > 0 ? 1 : 0) }, (_, i) => new Worker(i));
+    for (const index of dedicated) this.placement.set(index, size);
   }
 
   pids(): number[] {
@@ -61,7 +70,7 @@ export class LoadPool {
   place(devices: DeviceSpec[]): DeviceSpec[][] {
     const shares: DeviceSpec[][] = this.workers.map(() => []);
     for (const device of devices) {
-      const worker = this.placement.get(device.index) ?? device.index % this.workers.length;
+      const worker = this.placement.get(device.index) ?? device.index % this.#shared;
       this.placement.set(device.index, worker);
       shares[worker]?.push(device);
     }

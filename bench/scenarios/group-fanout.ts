@@ -18,6 +18,7 @@ export interface GroupLadderOptions {
   factor: number;
   maxRate: number;
   half?: boolean;
+  refine?: number;
 }
 
 export async function groupLadder(
@@ -30,9 +31,12 @@ export async function groupLadder(
   rates: GroupLadderOptions,
 ): Promise<Ladder & { openNote?: string }> {
   resetDeviceIndexes();
-  const pool = new LoadPool(profile.trafficWorkers);
+  const devices = deviceSpecs(target, members, transport);
+  const senderDevices = devices.slice(0, profile.group.senders);
+  // The senders get a load worker of their own: in a worker that also receives a share of every
+  // fanout, their 1 ms send clock ran late at the top steps, and late steps do not count.
+  const pool = new LoadPool(profile.trafficWorkers, { dedicated: senderDevices.map((d) => d.index) });
   try {
-    const devices = deviceSpecs(target, members, transport);
     const opened = await openAll(pool, devices, {
       label,
       timeoutMs: profile.budget.openTimeoutMs,
@@ -43,7 +47,7 @@ export async function groupLadder(
       (opened.failed
         ? `; ${opened.failed} did not reach CaughtUp within the ${profile.budget.openTimeoutMs / 1000} s budget.`
         : ".");
-    const senders = devices.slice(0, profile.group.senders).map((d) => ({ device: d.index, conversationId: group }));
+    const senders = senderDevices.map((d) => ({ device: d.index, conversationId: group }));
     const ladder = await climb(
       pool,
       target,
@@ -97,13 +101,20 @@ async function measureSystem(
   const { group } = ctx.profile;
   const rates =
     kind === "relay"
-      ? { startRate: group.startRate.relay, factor: group.factor, maxRate: group.relayMaxRate, half: false }
+      ? {
+          startRate: group.startRate.relay,
+          factor: group.factor,
+          maxRate: group.relayMaxRate,
+          half: false,
+          refine: ctx.profile.refineSteps,
+        }
       : {
           // A run capped below the start rate (the quick 1,000-member run) is one step at its cap.
           startRate: Math.min(group.startRate.parley, run.maxRate),
           factor: group.factor,
           maxRate: run.maxRate,
           half: run.maxRate > group.startRate.parley,
+          refine: ctx.profile.refineSteps,
         };
   return withSystem(kind, name, run.size, ctx, async (target) => {
     const members = await target.accounts(run.size);

@@ -1,5 +1,7 @@
 // Stepped offered rates up to the knee: start low, multiply by a factor until a step is no longer
-// sustained (config.ts `sustained`), then measure once more at half the highest sustained rate.
+// sustained (config.ts `sustained`), optionally bisect between the knee and the failed rate (a
+// doubling ladder alone can only say 25%, 50% or 100% of another), then measure once more at half
+// the highest sustained rate.
 import { availableParallelism } from "node:os";
 import { type Budget, sustained } from "../config.ts";
 import { sampleProcess } from "../core/proc.ts";
@@ -26,6 +28,8 @@ export interface LadderOptions {
   budget: Budget;
   /** Measure again at half the highest sustained rate (default true). */
   half?: boolean;
+  /** Steps at the geometric middle between the knee and the lowest failed rate (default 0). */
+  refine?: number;
 }
 
 export async function climb(
@@ -45,24 +49,43 @@ export async function climb(
     await runStep(pool, target, { ...plan, rate: ladder.startRate, timing: { warmupMs: 2_000, measureMs: 500, drainMs: 500 } });
   }
   let stopped: string | undefined;
+  let failedRate: number | undefined;
+  // A near miss is run once more before it counts: one hiccup of a shared machine is not a knee.
+  const measure = async (rate: number, note?: string): Promise<StepOutcome> => {
+    let outcome: StepOutcome | undefined;
+    for (let attempt = 1; attempt <= 2 && (!outcome || nearMiss(outcome)); attempt++) {
+      await quiet();
+      outcome = await runStep(pool, target, { ...plan, rate });
+      const notes = [note, attempt === 2 ? "second attempt" : undefined].filter(Boolean);
+      if (notes.length > 0) outcome.step.note = notes.join("; ");
+      steps.push(outcome);
+      progress("step", { scenario: ladder.label, ...outcome.step });
+    }
+    return outcome as StepOutcome;
+  };
   for (let rate = ladder.startRate; rate <= ladder.maxRate; rate = Math.round(rate * ladder.factor * 100) / 100) {
     if (steps.length > 0 && performance.now() - began > ladder.budget.ladderMs) {
       stopped = `time budget of ${ladder.budget.ladderMs / 1000} s reached before ${rate} msgs/s`;
       progress("ladder-stopped", { scenario: ladder.label, why: stopped });
       break;
     }
-    let outcome: StepOutcome | undefined;
-    // A near miss is run once more before it counts: one hiccup of a shared machine is not a knee.
-    for (let attempt = 1; attempt <= 2 && (!outcome || nearMiss(outcome)); attempt++) {
-      await quiet();
-      outcome = await runStep(pool, target, { ...plan, rate });
-      if (attempt === 2) outcome.step.note = "second attempt";
-      steps.push(outcome);
-      progress("step", { scenario: ladder.label, ...outcome.step });
+    const outcome = await measure(rate);
+    if (!outcome.sustained) {
+      failedRate = rate;
+      break;
     }
-    if (!outcome?.sustained) break;
     knee = outcome;
     kneeRate = rate;
+  }
+  // Bisection runs past the climbing budget on purpose: it is what makes the knee a figure.
+  for (let i = 0; knee && failedRate !== undefined && i < (ladder.refine ?? 0); i++) {
+    const rate = Math.round(Math.sqrt(kneeRate * failedRate) * 100) / 100;
+    if (rate <= kneeRate || rate >= failedRate) break;
+    const outcome = await measure(rate, "between the knee and the failed step");
+    if (outcome.sustained) {
+      knee = outcome;
+      kneeRate = rate;
+    } else failedRate = rate;
   }
   let half: StepOutcome | undefined;
   if (knee && ladder.half !== false) {
@@ -91,17 +114,17 @@ function nearMiss(outcome: StepOutcome): boolean {
   return !outcome.sustained && delivered >= 50 && outcome.p99Ms !== null && outcome.p99Ms <= 4 * sustained.p99Ms;
 }
 
-/** Says so when the step that failed had the whole machine busy: then the knee is the machine's. */
+/** Says so when the last step that failed had the whole machine busy: then the knee is the machine's. */
 export function saturationNote(ladder: Ladder): string | undefined {
-  const failed = ladder.steps.at(-1);
-  if (!failed || failed.sustained) return undefined;
+  const failed = ladder.steps.findLast((s) => !s.sustained);
+  if (!failed) return undefined;
   const server = Number(failed.step["server cores"]);
   const load = Number(failed.step["load cores"]);
   const other = Number(failed.step["other cores"]);
   const cores = availableParallelism();
   if (server + load + other < 0.9 * cores) return undefined;
   return (
-    `At the first unsustained step (${failed.step["offered msgs/s"]} msgs/s) the machine's ${cores} cores were busy ` +
+    `At the last step that failed (${failed.step["offered msgs/s"]} msgs/s) the machine's ${cores} cores were busy ` +
     `(server ${server}, load generator ${load}, other processes ${other} cores): the knee is where this machine ran out, ` +
     "not the server alone."
   );

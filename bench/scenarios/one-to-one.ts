@@ -15,7 +15,7 @@ export async function oneToOneLadder(
   target: Target,
   profile: Profile,
   transport: Transport,
-  ladder: { startRate: number; factor: number; maxRate: number; half?: boolean },
+  ladder: { startRate: number; factor: number; maxRate: number; half?: boolean; refine?: number },
   label: string,
 ): Promise<Ladder & { openNote?: string }> {
   resetDeviceIndexes();
@@ -73,7 +73,7 @@ async function measure(kind: TargetKind, ctx: BenchContext, name: string): Promi
       target,
       ctx.profile,
       "grpc",
-      { startRate: start, factor, maxRate, half: kind !== "relay" },
+      { startRate: start, factor, maxRate, half: kind !== "relay", refine: ctx.profile.refineSteps },
       name,
     );
     ladderResult(result, ladder);
@@ -94,7 +94,7 @@ export const oneToOne: Scenario = {
         ? figure("p99 at half the sustained rate", parleyLadder.half.p99Ms, "ms", targets.oneToOneHalfRateP99)
         : notReached("p99 at half the sustained rate", "ms", targets.oneToOneHalfRateP99, lowestStep(parleyLadder)),
     );
-    if (relayLadder.steps.at(-1)?.sustained) {
+    if (relayLadder.steps.every((s) => s.sustained)) {
       relay.notes.push("The relay never failed a step: its figure is the top of the ladder, so it is a lower bound.");
     }
     return [relay, parley];
