@@ -163,40 +163,52 @@ export class DeviceSession {
     this.outbox.pushReceipt(receipt);
   }
 
-  /** Handles one client frame; resolves when the server is ready for the next one. */
-  async handle(request: ConnectRequest, now: number): Promise<void> {
+  /**
+   * Handles one client frame. Returns a promise when the server is not ready for the next frame
+   * yet (a send or a read receipt in flight, a full outbox); acks and heartbeats, most of what a
+   * device sends, are handled at once and return undefined, with no promise made.
+   */
+  handle(request: ConnectRequest, now: number): Promise<void> | undefined {
     this.#lastHeardAt = now;
-    const frame = request.frame;
+    const work = this.#dispatch(request.frame);
+    // Results wait in the outbox; reading the next frame only when there is room applies
+    // backpressure to a client that sends faster than it reads.
+    const window = this.#settings.window;
+    if (work) return work.then(() => this.outbox.below(window));
+    return this.outbox.size > window ? this.outbox.below(window) : undefined;
+  }
+
+  #dispatch(frame: ConnectRequest["frame"]): Promise<void> | undefined {
     switch (frame.case) {
       case "send":
-        await this.#send(frame.value);
-        break;
+        return this.#send(frame.value);
       case "ack":
-        await this.#ack(frame.value.throughDeliveryId);
-        break;
+        this.#ack(frame.value.throughDeliveryId);
+        return undefined;
       case "markRead":
-        // Delivered never trails read: positions waiting out the linger are written first.
-        await this.#settleDelivered();
-        await this.#report(() => this.#backend.markRead(frame.value.conversationId, frame.value.throughSequence));
-        break;
+        return this.#markRead(frame.value.conversationId, frame.value.throughSequence);
       case "heartbeat":
         if (!frame.value.echo) this.outbox.push({ case: "heartbeat", value: { nonce: frame.value.nonce, echo: true } });
-        break;
+        return undefined;
       case "typing": {
         const extension = this.#extension;
-        if (extension) await this.#report(() => extension.typing(this, frame.value));
-        else this.#reportError(invalidArgument("frame", "UNKNOWN_FRAME", "typing is not served here"));
-        break;
+        if (extension) return this.#report(() => extension.typing(this, frame.value));
+        this.#reportError(invalidArgument("frame", "UNKNOWN_FRAME", "typing is not served here"));
+        return undefined;
       }
       case "hello":
         this.#reportError(invalidArgument("frame.hello", "UNEXPECTED_FRAME", "hello may only be the first frame"));
-        break;
+        return undefined;
       default:
         this.#reportError(invalidArgument("frame", "UNKNOWN_FRAME", "empty or unknown frame"));
+        return undefined;
     }
-    // Results wait in the outbox; reading the next frame only when there is room applies
-    // backpressure to a client that sends faster than it reads.
-    await this.outbox.below(this.#settings.window);
+  }
+
+  async #markRead(conversationId: string, throughSequence: bigint): Promise<void> {
+    // Delivered never trails read: positions waiting out the linger are written first.
+    await this.#settleDelivered();
+    await this.#report(() => this.#backend.markRead(conversationId, throughSequence));
   }
 
   /** Called on every heartbeat tick; returns false when the peer is dead. */
@@ -302,7 +314,7 @@ export class DeviceSession {
     }
   }
 
-  async #ack(through: bigint): Promise<void> {
+  #ack(through: bigint): void {
     if (through >= this.#nextDeliveryId) {
       this.#reportError(invalidArgument("frame.ack.through_delivery_id", "ACK_OUT_OF_RANGE", "ack is beyond the last delivery"));
       return;

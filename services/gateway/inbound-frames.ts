@@ -40,20 +40,51 @@ export class InboundFrames implements AsyncIterable<ConnectRequest> {
   /** A plain iterator, not an async generator: one promise per frame, no generator resumption. */
   [Symbol.asyncIterator](): AsyncIterator<ConnectRequest, undefined> {
     const next = (): Promise<IteratorResult<ConnectRequest, undefined>> => {
-      const item = this.#items.shift();
-      if (item) {
-        if (this.#paused && this.#items.length < this.#highWater / 2) {
-          this.#paused = false;
-          this.#resume();
-        }
-        return Promise.resolve({ done: false, value: item });
-      }
+      const item = this.#take();
+      if (item) return Promise.resolve({ done: false, value: item });
       if (this.#ended) return Promise.resolve({ done: true, value: undefined });
       return new Promise((resolve) => {
         this.#wake = () => resolve(next());
       });
     };
     return { next };
+  }
+
+  /**
+   * Hands every frame to `handle` as it comes, one at a time: the next frame waits while `handle`'s
+   * promise is pending, and goes at once after a frame it handled synchronously (undefined), so
+   * acks and heartbeats cost no promise. Resolves after the last frame once the stream ended;
+   * rejects with what `handle` threw or rejected with. Not to be mixed with an iterator in flight.
+   */
+  consume(handle: (frame: ConnectRequest) => Promise<void> | undefined): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const drain = (): void => {
+        try {
+          for (let item = this.#take(); item; item = this.#take()) {
+            const pending = handle(item);
+            if (pending) {
+              pending.then(drain, reject);
+              return;
+            }
+          }
+        } catch (error) {
+          reject(error);
+          return;
+        }
+        if (this.#ended) resolve();
+        else this.#wake = drain;
+      };
+      drain();
+    });
+  }
+
+  #take(): ConnectRequest | undefined {
+    const item = this.#items.shift();
+    if (item && this.#paused && this.#items.length < this.#highWater / 2) {
+      this.#paused = false;
+      this.#resume();
+    }
+    return item;
   }
 
   #wakeUp(): void {

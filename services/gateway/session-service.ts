@@ -14,6 +14,7 @@ import { requireId } from "../shared/validate.ts";
 import { messagingBackend } from "./backend.ts";
 import { DeviceSession, type SessionSettings } from "./device-session.ts";
 import type { SessionExtension } from "./extension.ts";
+import { InboundFrames } from "./inbound-frames.ts";
 import type { SessionRegistry } from "./registry.ts";
 import type { OpenStream, SessionHandler } from "./session-opener.ts";
 
@@ -91,12 +92,18 @@ export function createSessionService(deps: SessionServiceDeps): SessionHandler {
       // The client may have gone while Hello was read or the token checked.
       if (ctx.signal.aborted) session.close();
       session.start(hello).catch(fail);
-      (async () => {
-        for (let next = await iterator.next(); !next.done && !session.closed; next = await iterator.next()) {
-          await session.handle(next.value, deps.clock.now());
-        }
-        session.close();
-      })().catch(fail);
+      // The device-stream transports hand frames over as they come; Connect's iterable is read
+      // one frame at a time.
+      const handle = (request: ConnectRequest) => (session.closed ? undefined : session.handle(request, deps.clock.now()));
+      const reading =
+        requests instanceof InboundFrames
+          ? requests.consume(handle)
+          : (async () => {
+              for (let next = await iterator.next(); !next.done && !session.closed; next = await iterator.next()) {
+                await handle(next.value);
+              }
+            })();
+      reading.then(() => session.close(), fail);
       let ended = false;
       return {
         outbox: session.outbox,
