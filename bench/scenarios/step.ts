@@ -146,6 +146,10 @@ export async function runStep(pool: LoadPool, target: Target, plan: StepPlan): P
     "receipts/s": Math.round((after.receipts - before.receipts) / stepSeconds),
     "server sends/s": countersDelta(countersBefore, countersAfter, "parley_sends_total", stepSeconds),
     "server live offers/s": countersDelta(countersBefore, countersAfter, "parley_live_deliveries_total", stepSeconds),
+    // Where latency spikes come from: the longest the server's event loop was blocked during the
+    // step (prom-client resets its lag histogram at every scrape) and its GC time in the step.
+    "server longest stall ms": stallMs(countersAfter),
+    "server GC ms": gcMs(countersBefore, countersAfter),
     "server cores": round2(reading.serverCores),
     "server RSS MB": Math.round(reading.serverRssPeakBytes / 1e6),
     "load cores": round2(reading.loadCores),
@@ -189,6 +193,18 @@ export function sumTally(tallies: Tally[]): Tally {
 async function serverCounters(target: Target): Promise<Map<string, number> | undefined> {
   if (!target.metricsPort) return undefined;
   return scrape(target.metricsPort).catch(() => undefined);
+}
+
+function stallMs(after: Map<string, number> | undefined): number | null {
+  const seconds = after?.get("parley_process_nodejs_eventloop_lag_max_seconds");
+  return seconds === undefined ? null : Math.round(seconds * 10_000) / 10;
+}
+
+function gcMs(before: Map<string, number> | undefined, after: Map<string, number> | undefined): number | null {
+  const name = "parley_process_nodejs_gc_duration_seconds_sum";
+  const a = before?.get(name);
+  const b = after?.get(name);
+  return a === undefined || b === undefined ? null : Math.round((b - a) * 1000);
 }
 
 function countersDelta(
