@@ -22,11 +22,12 @@ export function encodeResponse(response: ConnectResponse): Uint8Array {
 /** One frame as an uncompressed gRPC message: flag byte, big-endian length, protobuf bytes. */
 export function encodeGrpcMessage(response: ConnectResponse): Uint8Array {
   const message = encodeAfter(response, grpcPrefixBytes);
+  message[0] = 0; // not compressed (the buffer is not zeroed)
   new DataView(message.buffer, message.byteOffset, grpcPrefixBytes).setUint32(1, message.byteLength - grpcPrefixBytes);
   return message;
 }
 
-/** The frame's bytes after `offset` zero bytes. */
+/** The frame's bytes after `offset` bytes left for the caller to fill. */
 function encodeAfter(response: ConnectResponse, offset: number): Uint8Array {
   const frame = response.frame;
   if (frame.case === "receipt" && !response.$unknown) return receiptAfter(frame.value, offset);
@@ -39,7 +40,7 @@ function encodeAfter(response: ConnectResponse, offset: number): Uint8Array {
   ) {
     const bytes = toBinary(ConnectResponseSchema, response);
     if (offset === 0) return bytes;
-    const out = new Uint8Array(offset + bytes.byteLength);
+    const out = frameBuffer(offset + bytes.byteLength);
     out.set(bytes, offset);
     return out;
   }
@@ -47,7 +48,7 @@ function encodeAfter(response: ConnectResponse, offset: number): Uint8Array {
   const deliveryId = Number(frame.value.deliveryId);
   const inner =
     (deliveryId === 0 ? 0 : 1 + varintSize(deliveryId)) + 1 + varintSize(encodedEvent.byteLength) + encodedEvent.byteLength;
-  const out = new Uint8Array(offset + 1 + varintSize(inner) + inner);
+  const out = frameBuffer(offset + 1 + varintSize(inner) + inner);
   let at = offset;
   out[at++] = (3 << 3) | 2; // ConnectResponse.event, length-delimited
   at = writeVarint(out, at, inner);
@@ -64,10 +65,20 @@ function encodeAfter(response: ConnectResponse, offset: number): Uint8Array {
 /** ConnectResponse.receipt = 4 around the update's shared bytes. */
 function receiptAfter(receipt: ReceiptUpdate, offset: number): Uint8Array {
   const bytes = receiptBytes(receipt);
-  const out = new Uint8Array(offset + 1 + varintSize(bytes.byteLength) + bytes.byteLength);
+  const out = frameBuffer(offset + 1 + varintSize(bytes.byteLength) + bytes.byteLength);
   out[offset] = (4 << 3) | 2; // ConnectResponse.receipt, length-delimited
   out.set(bytes, writeVarint(out, offset + 1, bytes.byteLength));
   return out;
+}
+
+/**
+ * Room for one frame, every byte of which the caller writes. Small frames come from Node's shared
+ * buffer pool: a fresh ArrayBuffer per copy of a fanned-out event cost about ten times as much to
+ * make, and as many more objects for the garbage collector to track.
+ */
+function frameBuffer(size: number): Uint8Array {
+  const pooled = Buffer.allocUnsafe(size);
+  return new Uint8Array(pooled.buffer, pooled.byteOffset, size);
 }
 
 function varintSize(value: number): number {
