@@ -3,9 +3,9 @@
 // ending only after the last frame.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { create } from "@bufbuild/protobuf";
-import { ReceiptUpdateSchema } from "../gen/parley/v1/events_pb.js";
-import type { ConnectResponse } from "../gen/parley/v1/session_pb.js";
+import { create, isMessage } from "@bufbuild/protobuf";
+import { ConversationEventSchema, ReceiptUpdateSchema } from "../gen/parley/v1/events_pb.js";
+import { type ConnectResponse, ConnectResponseSchema } from "../gen/parley/v1/session_pb.js";
 import { type FrameSink, Outbox } from "../services/gateway/outbox.ts";
 
 /** A sink that records what it was given and reports full once it holds `room` frames. */
@@ -91,4 +91,14 @@ test("a sink attached to an outbox already closed and empty ends at once", () =>
   const { sink, ends } = recordingSink();
   outbox.attach(sink);
   assert.equal(ends(), 1);
+});
+
+test("an event delivery is the very message protobuf-es creates for it", () => {
+  const outbox = new Outbox();
+  const { sink, written } = recordingSink();
+  outbox.attach(sink);
+  const event = create(ConversationEventSchema, { conversationId: "c", sequence: 5n, eventId: "e" });
+  outbox.pushEvent(7n, event);
+  assert.deepEqual(written[0], create(ConnectResponseSchema, { frame: { case: "event", value: { deliveryId: 7n, event } } }));
+  assert.ok(isMessage(written[0], ConnectResponseSchema));
 });

@@ -252,7 +252,7 @@ export class DeviceSession {
     const deliveryId = this.#nextDeliveryId++;
     this.#unacked.push({ deliveryId, conversationId: event.conversationId, sequence: event.sequence });
     this.#sent.set(event.conversationId, event.sequence);
-    this.outbox.push({ case: "event", value: { deliveryId, event } });
+    this.outbox.pushEvent(deliveryId, event);
     return true;
   }
 

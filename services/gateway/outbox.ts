@@ -3,7 +3,7 @@
 // updates are coalesced per (conversation, member) so a slow reader cannot grow it without bound.
 
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
-import { type ReceiptUpdate, ReceiptUpdateSchema } from "../../gen/parley/v1/events_pb.js";
+import { type ConversationEvent, type ReceiptUpdate, ReceiptUpdateSchema } from "../../gen/parley/v1/events_pb.js";
 import type { ConnectResponse } from "../../gen/parley/v1/session_pb.js";
 import { ConnectResponseSchema } from "../../gen/parley/v1/session_pb.js";
 import { maxOf } from "../shared/bigints.ts";
@@ -47,6 +47,21 @@ export class Outbox {
   push(frame: ServerFrame): void {
     if (this.#closed) return;
     this.#frames.push(create(ConnectResponseSchema, { frame }));
+    this.#pushed++;
+    this.#signal();
+  }
+
+  /**
+   * One delivery of a live or replayed event: the frame every fanned-out copy becomes. Built as
+   * the plain object protobuf-es messages are (what `create` returns for it, checked by a test):
+   * `create` walks the schema for each of them and cost several times as much.
+   */
+  pushEvent(deliveryId: bigint, event: ConversationEvent): void {
+    if (this.#closed) return;
+    this.#frames.push({
+      $typeName: "parley.v1.ConnectResponse",
+      frame: { case: "event", value: { $typeName: "parley.v1.EventDelivery", deliveryId, event } },
+    });
     this.#pushed++;
     this.#signal();
   }
