@@ -279,6 +279,8 @@ export class DeviceSession {
   /** Pulls pending conversations from storage while the window has room. */
   #pump(): void {
     if (this.#pumping || this.#replaying || this.#closed) return;
+    // Every ack pumps: with nothing to pull, that must not cost a pull's promises.
+    if (this.#pending === undefined && !this.#resyncWanted) return;
     this.#pumping = true;
     this.#pullPending()
       .catch((error) => this.#fail(error))

@@ -165,17 +165,24 @@ export class Outbox {
       this.#notifyDrained();
       return frame;
     }
-    const [key, receipt] = this.#receipts?.entries().next().value ?? [];
-    if (key !== undefined && receipt) {
-      this.#receipts?.delete(key);
-      if (this.#receipts?.size === 0) this.#receipts = undefined;
-      return create(ConnectResponseSchema, { frame: { case: "receipt", value: receipt } });
+    // Every write ends with a take that finds nothing: that path allocates nothing.
+    const receipts = this.#receipts;
+    if (receipts !== undefined) {
+      const first = receipts.entries().next().value;
+      if (first !== undefined) {
+        receipts.delete(first[0]);
+        if (receipts.size === 0) this.#receipts = undefined;
+        return create(ConnectResponseSchema, { frame: { case: "receipt", value: first[1] } });
+      }
     }
-    const [noticeKey, notice] = this.#notices?.entries().next().value ?? [];
-    if (noticeKey !== undefined && notice) {
-      this.#notices?.delete(noticeKey);
-      if (this.#notices?.size === 0) this.#notices = undefined;
-      return notice;
+    const notices = this.#notices;
+    if (notices !== undefined) {
+      const first = notices.entries().next().value;
+      if (first !== undefined) {
+        notices.delete(first[0]);
+        if (notices.size === 0) this.#notices = undefined;
+        return first[1];
+      }
     }
     return undefined;
   }
