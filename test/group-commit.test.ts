@@ -59,3 +59,33 @@ test("a write that fails is rolled back alone; the others in its batch commit", 
   await commit(() => db.prepare("INSERT INTO notes (id, body) VALUES (4, 'd')").run());
   assert.deepEqual(committed(), [1, 3, 4]);
 });
+
+test("bulk writes commit in bounded slices, and a send queued meanwhile goes before the rest", async () => {
+  const { db, committed } = scratch();
+  const commit = createGroupCommit(db, { maxBatch: 4 });
+  const order: string[] = [];
+  const write = (id: number, priority: "now" | "bulk") =>
+    commit(() => {
+      order.push(`${priority}-${id}`);
+      db.prepare("INSERT INTO notes (id, body) VALUES (?, 'x')").run(id);
+    }, priority);
+  const bulk = Array.from({ length: 10 }, (_, i) => write(i + 1, "bulk"));
+  // The first slice commits in the next turn; a send that arrives after it goes ahead of the rest.
+  await bulk[0];
+  assert.deepEqual(committed(), [1, 2, 3, 4], "one slice of at most maxBatch writes per turn");
+  const send = write(100, "now");
+  await Promise.all([...bulk, send]);
+  assert.deepEqual(order, [
+    "bulk-1",
+    "bulk-2",
+    "bulk-3",
+    "bulk-4",
+    "now-100",
+    "bulk-5",
+    "bulk-6",
+    "bulk-7",
+    "bulk-8",
+    "bulk-9",
+    "bulk-10",
+  ]);
+});

@@ -26,8 +26,9 @@ export interface SessionSettings {
   /** Sync page size when pulling from storage. */
   pageSize: number;
   /**
-   * After recording a device's delivered position, wait this long before the next write: a device
-   * in a busy conversation then costs one write per linger, not one per event. 0 writes as acks come.
+   * After recording a device's delivered position, wait this long (up to half as long again, at
+   * random) before the next write: a device in a busy conversation then costs one write per
+   * linger, not one per event. 0 writes as acks come.
    */
   deliveredLingerMs: number;
 }
@@ -352,7 +353,9 @@ export class DeviceSession {
       .catch((error) => this.#fail(error))
       .finally(() => {
         this.#deliveredWrite = undefined;
-        const linger = this.#settings.deliveredLingerMs;
+        // Up to half as long again, at random: every member of a group acks a message at the same
+        // moment, and lingers of one length would keep all their writes landing in one turn.
+        const linger = this.#settings.deliveredLingerMs * (1 + Math.random() / 2);
         if (linger > 0 && !this.#closed) this.#lingering = setTimeout(() => this.#endLinger(), linger);
         else this.#endLinger();
       });

@@ -11,7 +11,13 @@ interface Queued {
   reject: (error: unknown) => void;
 }
 
-export type GroupCommit = <T>(work: () => T) => Promise<T>;
+/**
+ * "now": a send waits on it (appends). "bulk": bookkeeping nobody waits on to see a message
+ * (receipt watermarks); it commits after the turn's sends, at most `maxBatch` writes per turn.
+ */
+export type CommitPriority = "now" | "bulk";
+
+export type GroupCommit = <T>(work: () => T, priority?: CommitPriority) => Promise<T>;
 
 const shared = new WeakMap<DatabaseSync, GroupCommit>();
 
@@ -25,12 +31,36 @@ export function groupCommitFor(db: DatabaseSync): GroupCommit {
   return commit;
 }
 
-export function createGroupCommit(db: DatabaseSync): GroupCommit {
-  let queue: Queued[] = [];
+/**
+ * `maxBatch` bounds one transaction, and so how long one turn of the event loop is blocked: when
+ * every member of a large group acks at once, their watermark writes go in slices with the
+ * sockets served between them, instead of one long transaction that holds up delivery.
+ */
+export function createGroupCommit(db: DatabaseSync, options: { maxBatch?: number } = {}): GroupCommit {
+  const maxBatch = options.maxBatch ?? 128;
+  let now: Queued[] = [];
+  let bulk: Queued[] = [];
+  let scheduled = false;
+
+  function schedule(): void {
+    if (scheduled) return;
+    scheduled = true;
+    // After this turn's I/O callbacks, so every ack read from the sockets in it joins the batch.
+    setImmediate(flush);
+  }
 
   function flush(): void {
-    const batch = queue;
-    queue = [];
+    scheduled = false;
+    // Sends first, all of them (each is one small write); bulk fills what room is left.
+    const room = Math.max(0, maxBatch - now.length);
+    const batch = now.concat(bulk.slice(0, room));
+    now = [];
+    bulk = bulk.slice(room);
+    if (bulk.length > 0) schedule();
+    run(batch);
+  }
+
+  function run(batch: Queued[]): void {
     let results: unknown[];
     try {
       results = transaction(db, () => batch.map((item) => item.work()));
@@ -48,10 +78,9 @@ export function createGroupCommit(db: DatabaseSync): GroupCommit {
     for (const [i, item] of batch.entries()) item.resolve(results[i]);
   }
 
-  return <T>(work: () => T) =>
+  return <T>(work: () => T, priority: CommitPriority = "now") =>
     new Promise<T>((resolve, reject) => {
-      queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
-      // After this turn's I/O callbacks, so every ack read from the sockets in it joins the batch.
-      if (queue.length === 1) setImmediate(flush);
+      (priority === "now" ? now : bulk).push({ work, resolve: resolve as (value: unknown) => void, reject });
+      schedule();
     });
 }

@@ -234,11 +234,11 @@ export class SqliteReceiptStore implements ReceiptStore {
          ON CONFLICT (device_id, conversation_id) DO UPDATE SET sequence = MAX(sequence, excluded.sequence)`,
       ).run(deviceId, conversationId, through);
       return raised;
-    });
+    }, "bulk");
   }
 
   advanceRead(conversationId: string, userId: string, through: bigint) {
-    return this.#commit(() => this.#raise(conversationId, userId, through, "read"));
+    return this.#commit(() => this.#raise(conversationId, userId, through, "read"), "bulk");
   }
 
   /**
