@@ -102,9 +102,10 @@ async function measureSystem(
   const rates =
     kind === "relay"
       ? {
-          startRate: group.startRate.relay,
+          // A run capped low (the quick 1,000-member run) caps the relay the same way.
+          startRate: Math.min(group.startRate.relay, run.maxRate),
           factor: group.factor,
-          maxRate: group.relayMaxRate,
+          maxRate: Math.min(group.relayMaxRate, run.maxRate),
           half: false,
           refine: ctx.profile.refineSteps,
         }
