@@ -18,15 +18,39 @@ export interface SessionBackend {
 }
 
 export function messagingBackend(client: Client<typeof MessagingService>, caller: Caller): SessionBackend {
-  const headers = onBehalfOf(caller);
-  return {
-    sync: (cursors, listedOnly, pageSize) => client.sync({ cursors, listedOnly, pageSize }, { headers }),
-    send: (request) => client.sendMessage(request, { headers }),
-    async markDelivered(conversationId, throughSequence) {
-      await client.markDelivered({ conversationId, throughSequence }, { headers });
-    },
-    async markRead(conversationId, throughSequence) {
-      await client.markRead({ conversationId, throughSequence }, { headers });
-    },
-  };
+  return new MessagingBackend(client, caller);
+}
+
+/**
+ * A class, not an object of closures, and the bearer header made per call rather than kept: every
+ * idle stream holds one of these, so it holds no more than the client and the caller.
+ */
+class MessagingBackend implements SessionBackend {
+  readonly #client: Client<typeof MessagingService>;
+  readonly #caller: Caller;
+
+  constructor(client: Client<typeof MessagingService>, caller: Caller) {
+    this.#client = client;
+    this.#caller = caller;
+  }
+
+  get #options() {
+    return { headers: onBehalfOf(this.#caller) };
+  }
+
+  sync(cursors: Cursor[], listedOnly: boolean, pageSize: number): Promise<SyncResponse> {
+    return this.#client.sync({ cursors, listedOnly, pageSize }, this.#options);
+  }
+
+  send(request: SendMessageRequest): Promise<SendMessageResponse> {
+    return this.#client.sendMessage(request, this.#options);
+  }
+
+  async markDelivered(conversationId: string, throughSequence: bigint): Promise<void> {
+    await this.#client.markDelivered({ conversationId, throughSequence }, this.#options);
+  }
+
+  async markRead(conversationId: string, throughSequence: bigint): Promise<void> {
+    await this.#client.markRead({ conversationId, throughSequence }, this.#options);
+  }
 }
