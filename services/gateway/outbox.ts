@@ -166,23 +166,15 @@ export class Outbox {
       return frame;
     }
     // Every write ends with a take that finds nothing: that path allocates nothing.
-    const receipts = this.#receipts;
-    if (receipts !== undefined) {
-      const first = receipts.entries().next().value;
-      if (first !== undefined) {
-        receipts.delete(first[0]);
-        if (receipts.size === 0) this.#receipts = undefined;
-        return create(ConnectResponseSchema, { frame: { case: "receipt", value: first[1] } });
-      }
+    if (this.#receipts !== undefined) {
+      const receipt = takeOldest(this.#receipts);
+      if (this.#receipts.size === 0) this.#receipts = undefined;
+      if (receipt) return create(ConnectResponseSchema, { frame: { case: "receipt", value: receipt } });
     }
-    const notices = this.#notices;
-    if (notices !== undefined) {
-      const first = notices.entries().next().value;
-      if (first !== undefined) {
-        notices.delete(first[0]);
-        if (notices.size === 0) this.#notices = undefined;
-        return first[1];
-      }
+    if (this.#notices !== undefined) {
+      const notice = takeOldest(this.#notices);
+      if (this.#notices.size === 0) this.#notices = undefined;
+      return notice;
     }
     return undefined;
   }
@@ -225,4 +217,12 @@ export class Outbox {
     this.#drained = undefined;
     if (waiters) for (const resolve of waiters) resolve();
   }
+}
+
+/** Removes and returns the value queued first (a Map iterates in insertion order). */
+function takeOldest<V>(map: Map<string, V>): V | undefined {
+  const first = map.entries().next().value;
+  if (first === undefined) return undefined;
+  map.delete(first[0]);
+  return first[1];
 }
