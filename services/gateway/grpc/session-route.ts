@@ -3,8 +3,8 @@
 // fanned-out copy passes through it, and the generic pipeline (an async iterable per stage, headers
 // objects, abort plumbing) cost about 160 µs of CPU per frame and 80 KB of heap per idle stream in
 // the benchmark. Here a frame is one encode (shared across a fanout), one 5-byte prefix and one
-// write, made as the session queues it. Anything this path does not speak (gRPC-Web, the Connect protocol, compressed gRPC) is left
-// to Connect, which serves the same handler.
+// write, made as the session queues it. Anything this path does not speak (gRPC-Web, the Connect
+// protocol, compressed gRPC) is left to Connect, which serves the same handler.
 
 import { constants, type Http2ServerRequest, type Http2ServerResponse } from "node:http2";
 import { fromBinary } from "@bufbuild/protobuf";

@@ -73,28 +73,35 @@ export function handleConnection(socket: WebSocket, options: ConnectionOptions):
     const token = request.frame.value.accessToken;
     // The token has done its job; the session never needs (or logs) it.
     inbound.push(create(ConnectRequestSchema, { frame: { case: "hello", value: { ...request.frame.value, accessToken: "" } } }));
-    options.open(token, inbound, abort.signal).then(
-      (session) => {
-        socket.on("close", () => session.end());
-        let goAway: GoAwayReason | undefined;
-        session.outbox.attach({
-          write: (response) => {
-            if (response.frame.case === "goAway") goAway = response.frame.value.reason;
-            return send(socket, response, () => session.outbox.resume());
-          },
-          end: () => {
-            session.end();
-            const { code, reason } = closingFor(goAway);
-            close(code, reason);
-          },
-        });
-      },
-      (error) => {
-        const { code, reason } = closeFor(error);
-        if (code === CloseCode.internalError) logger.warn("websocket stream failed", { error: reason });
-        close(code, reason);
-      },
-    );
+    options
+      .open(token, inbound, abort.signal)
+      .then(
+        (session) => {
+          socket.on("close", () => session.end());
+          let goAway: GoAwayReason | undefined;
+          session.outbox.attach({
+            write: (response) => {
+              if (response.frame.case === "goAway") goAway = response.frame.value.reason;
+              return send(socket, response, () => session.outbox.resume());
+            },
+            end: () => {
+              session.end();
+              const { code, reason } = closingFor(goAway);
+              close(code, reason);
+            },
+          });
+        },
+        (error) => {
+          const { code, reason } = closeFor(error);
+          if (code === CloseCode.internalError) logger.warn("websocket stream failed", { error: reason });
+          close(code, reason);
+        },
+      )
+      .catch((error) => {
+        // Writing went wrong in a way the socket did not report: end this connection only.
+        logger.error("websocket stream could not be served", { error: String(error) });
+        close(CloseCode.internalError, "INTERNAL: the stream failed");
+      });
   });
 }
 
