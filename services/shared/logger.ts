@@ -20,20 +20,49 @@ const rank: Record<LogLevel, number> = {
 export type LogSink = (line: string) => void;
 
 export function createLogger(options: { level?: LogLevel; sink?: LogSink; base?: LogFields } = {}): Logger {
-  const min = rank[options.level ?? "info"];
   const sink = options.sink ?? ((line) => process.stdout.write(`${line}\n`));
-  const base = options.base ?? {};
-  const write = (level: LogLevel, msg: string, fields?: LogFields) => {
-    if (rank[level] < min) return;
-    sink(JSON.stringify({ time: new Date().toISOString(), level, msg, ...base, ...fields }, jsonSafe));
-  };
-  return {
-    debug: (msg, fields) => write("debug", msg, fields),
-    info: (msg, fields) => write("info", msg, fields),
-    warn: (msg, fields) => write("warn", msg, fields),
-    error: (msg, fields) => write("error", msg, fields),
-    child: (fields) => createLogger({ ...options, base: { ...base, ...fields } }),
-  };
+  return new JsonLogger(rank[options.level ?? "info"], sink, options.base ?? {});
+}
+
+/**
+ * A class rather than an object of closures: every device stream keeps a child logger, and a child
+ * is then one small object that shares its parent's level and sink.
+ */
+class JsonLogger implements Logger {
+  readonly #min: number;
+  readonly #sink: LogSink;
+  readonly #base: LogFields;
+
+  constructor(min: number, sink: LogSink, base: LogFields) {
+    this.#min = min;
+    this.#sink = sink;
+    this.#base = base;
+  }
+
+  debug(msg: string, fields?: LogFields): void {
+    this.#write("debug", msg, fields);
+  }
+
+  info(msg: string, fields?: LogFields): void {
+    this.#write("info", msg, fields);
+  }
+
+  warn(msg: string, fields?: LogFields): void {
+    this.#write("warn", msg, fields);
+  }
+
+  error(msg: string, fields?: LogFields): void {
+    this.#write("error", msg, fields);
+  }
+
+  child(fields: LogFields): Logger {
+    return new JsonLogger(this.#min, this.#sink, { ...this.#base, ...fields });
+  }
+
+  #write(level: LogLevel, msg: string, fields?: LogFields): void {
+    if (rank[level] < this.#min) return;
+    this.#sink(JSON.stringify({ time: new Date().toISOString(), level, msg, ...this.#base, ...fields }, jsonSafe));
+  }
 }
 
 // bigint (sequence numbers) and Error objects need help to become JSON.

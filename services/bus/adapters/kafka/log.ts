@@ -11,7 +11,8 @@ export function kafkaLogCreator(logger: Logger): logCreator {
       const { message, timestamp: _timestamp, logger: _name, ...fields } = log;
       // kafkajs reports retried, recovered conditions (rebalances, a broker restart) as errors;
       // the adapter logs the failures that matter itself, so these stay warnings.
-      const write = level === logLevel.ERROR || level === logLevel.WARN ? logger.warn : logger.debug;
-      write(`kafkajs: ${message}`, { kafkaNamespace: namespace, ...fields });
+      const serious = level === logLevel.ERROR || level === logLevel.WARN;
+      if (serious) logger.warn(`kafkajs: ${message}`, { kafkaNamespace: namespace, ...fields });
+      else logger.debug(`kafkajs: ${message}`, { kafkaNamespace: namespace, ...fields });
     };
 }
