@@ -89,3 +89,31 @@ test("bulk writes commit in bounded slices, and a send queued meanwhile goes bef
     "bulk-10",
   ]);
 });
+
+test("a flood of sends does not hold bulk writes back: each turn commits some of them", async () => {
+  const { db } = scratch();
+  const commit = createGroupCommit(db, { maxBatch: 8 });
+  const order: string[] = [];
+  const write = (id: number, priority: "now" | "bulk") =>
+    commit(() => {
+      order.push(`${priority}-${id}`);
+      db.prepare("INSERT INTO notes (id, body) VALUES (?, 'x')").run(id);
+    }, priority);
+  const bulk = [write(1, "bulk"), write(2, "bulk")];
+  // Three turns in a row, each bringing more sends than a batch holds.
+  const sends: Promise<void>[] = [];
+  await new Promise<void>((floodDone) => {
+    let turn = 0;
+    const flood = () => {
+      for (let i = 0; i < 20; i++) sends.push(write(100 + 1000 * turn + i, "now"));
+      if (++turn < 3) setImmediate(flood);
+      else floodDone();
+    };
+    flood();
+  });
+  await Promise.all([...bulk, ...sends]);
+  assert.ok(
+    order.indexOf("bulk-1") < order.indexOf("now-2100"),
+    "a bulk write went out before the last turn's sends, not after the flood",
+  );
+});

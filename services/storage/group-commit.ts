@@ -13,7 +13,7 @@ interface Queued {
 
 /**
  * "now": a send waits on it (appends). "bulk": bookkeeping nobody waits on to see a message
- * (receipt watermarks); it commits after the turn's sends, at most `maxBatch` writes per turn.
+ * (receipt watermarks); it commits after the turn's sends, at most `maxBatch` bulk writes a turn.
  */
 export type CommitPriority = "now" | "bulk";
 
@@ -51,8 +51,9 @@ export function createGroupCommit(db: DatabaseSync, options: { maxBatch?: number
 
   function flush(): void {
     scheduled = false;
-    // Sends first, all of them (each is one small write); bulk fills what room is left.
-    const room = Math.max(0, maxBatch - now.length);
+    // Sends first, all of them (each is one small write); bulk fills what room is left, and always
+    // gets an eighth of a batch, so a flood of sends cannot hold receipts back for ever.
+    const room = Math.max(Math.ceil(maxBatch / 8), maxBatch - now.length);
     const batch = now.concat(bulk.slice(0, room));
     now = [];
     bulk = bulk.slice(room);
