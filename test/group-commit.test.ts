@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { test } from "node:test";
-import { createGroupCommit } from "../services/storage/group-commit.ts";
+import { type CommitPriority, createGroupCommit, type GroupCommit } from "../services/storage/group-commit.ts";
 import { openDatabase } from "../services/storage/sqlite.ts";
 import { tempDataDir } from "./helpers/parley.ts";
 
@@ -15,6 +15,17 @@ function scratch() {
   const reader = new DatabaseSync(`${dataDir}/parley.db`);
   const committed = () => (reader.prepare("SELECT id FROM notes ORDER BY id").all() as { id: number }[]).map((r) => r.id);
   return { db, committed };
+}
+
+/** Inserts a note per write through `commit`, recording the order the writes ran in. */
+function recordedWrites(db: DatabaseSync, commit: GroupCommit) {
+  const order: string[] = [];
+  const write = (id: number, priority: CommitPriority) =>
+    commit(() => {
+      order.push(`${priority}-${id}`);
+      db.prepare("INSERT INTO notes (id, body) VALUES (?, 'x')").run(id);
+    }, priority);
+  return { write, order };
 }
 
 test("writes queued in one turn share one transaction and settle after it commits", async () => {
@@ -62,13 +73,7 @@ test("a write that fails is rolled back alone; the others in its batch commit", 
 
 test("bulk writes commit in bounded slices, and a send queued meanwhile goes before the rest", async () => {
   const { db, committed } = scratch();
-  const commit = createGroupCommit(db, { maxBatch: 4 });
-  const order: string[] = [];
-  const write = (id: number, priority: "now" | "bulk") =>
-    commit(() => {
-      order.push(`${priority}-${id}`);
-      db.prepare("INSERT INTO notes (id, body) VALUES (?, 'x')").run(id);
-    }, priority);
+  const { write, order } = recordedWrites(db, createGroupCommit(db, { maxBatch: 4 }));
   const bulk = Array.from({ length: 10 }, (_, i) => write(i + 1, "bulk"));
   // The first slice commits in the next turn; a send that arrives after it goes ahead of the rest.
   await bulk[0];
@@ -92,13 +97,7 @@ test("bulk writes commit in bounded slices, and a send queued meanwhile goes bef
 
 test("a flood of sends does not hold bulk writes back: each turn commits some of them", async () => {
   const { db } = scratch();
-  const commit = createGroupCommit(db, { maxBatch: 8 });
-  const order: string[] = [];
-  const write = (id: number, priority: "now" | "bulk") =>
-    commit(() => {
-      order.push(`${priority}-${id}`);
-      db.prepare("INSERT INTO notes (id, body) VALUES (?, 'x')").run(id);
-    }, priority);
+  const { write, order } = recordedWrites(db, createGroupCommit(db, { maxBatch: 8 }));
   const bulk = [write(1, "bulk"), write(2, "bulk")];
   // Three turns in a row, each bringing more sends than a batch holds.
   const sends: Promise<void>[] = [];
