@@ -45,10 +45,7 @@ export class Outbox {
   }
 
   push(frame: ServerFrame): void {
-    if (this.#closed) return;
-    this.#frames.push(create(ConnectResponseSchema, { frame }));
-    this.#pushed++;
-    this.#signal();
+    this.#queue(create(ConnectResponseSchema, { frame }));
   }
 
   /**
@@ -57,11 +54,15 @@ export class Outbox {
    * `create` walks the schema for each of them and cost several times as much.
    */
   pushEvent(deliveryId: bigint, event: ConversationEvent): void {
-    if (this.#closed) return;
-    this.#frames.push({
+    this.#queue({
       $typeName: "parley.v1.ConnectResponse",
       frame: { case: "event", value: { $typeName: "parley.v1.EventDelivery", deliveryId, event } },
     });
+  }
+
+  #queue(response: ConnectResponse): void {
+    if (this.#closed) return;
+    this.#frames.push(response);
     this.#pushed++;
     this.#signal();
   }
