@@ -90,6 +90,13 @@ export function groupStateContract(name: string, makeAdapters: () => Promise<Mes
       assert.equal(seats.get(joined)?.group.membershipVersion, 3n);
       assert.equal((await a.conversations.seats(conv.conversationId, [])).size, 0);
       assert.equal((await a.conversations.seats(uid("missing"), [conv.owner])).size, 0);
+      // One member at a time (every ack of a 1:1 message) answers exactly as seat does.
+      for (const userId of [conv.owner, left]) {
+        const alone = await a.conversations.seats(conv.conversationId, [userId]);
+        assert.deepEqual([...alone.keys()], [userId]);
+        assert.deepEqual(alone.get(userId), await a.conversations.seat(conv.conversationId, userId), userId);
+      }
+      assert.equal((await a.conversations.seats(conv.conversationId, [uid("stranger")])).size, 0);
     });
 
     c.test("currentMemberIds lists exactly the members not removed, a re-added one included", async (a) => {

@@ -127,6 +127,10 @@ export class SqliteConversationStore implements ConversationStore {
   }
 
   async seat(conversationId: string, userId: string) {
+    return this.#seat(conversationId, userId);
+  }
+
+  #seat(conversationId: string, userId: string): Seat | undefined {
     const r = prepared(
       this.#db,
       `SELECT m.*, c.membership_version, c.settings, c.deleted_at, c.last_sequence FROM members m
@@ -138,6 +142,13 @@ export class SqliteConversationStore implements ConversationStore {
   async seats(conversationId: string, userIds: readonly string[]) {
     const seats = new Map<string, Seat>();
     if (userIds.length === 0) return seats;
+    // One member (every ack of a 1:1 message): the keyed lookup, without building and parsing JSON.
+    if (userIds.length === 1) {
+      const userId = userIds[0] as string;
+      const seat = this.#seat(conversationId, userId);
+      if (seat) seats.set(userId, seat);
+      return seats;
+    }
     const rows = prepared(
       this.#db,
       `SELECT m.*, c.membership_version, c.settings, c.deleted_at, c.last_sequence FROM members m
