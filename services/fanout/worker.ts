@@ -14,6 +14,7 @@ import { createLogger, type Logger } from "../shared/logger.ts";
 import type { Metrics } from "../shared/metrics.ts";
 import { withSpanFromHeaders } from "../shared/tracing.ts";
 import type { DeliveryRouter } from "./ports.ts";
+import { ReceiptAudience } from "./receipt-audience.ts";
 
 export interface FanoutSettings {
   /** Recipient counts above this are delivered in batches. */
@@ -97,6 +98,7 @@ export function createFanoutWorker(deps: {
   const logger = (deps.logger ?? createLogger({ level: "error" })).child({ component: "fanout" });
   const events = strategyCounter(deps.metrics);
   const members = new MemberCache(deps.store);
+  const audience = new ReceiptAudience(deps.store);
 
   async function deliver(recipients: string[], event: ConversationEvent): Promise<void> {
     const strategy = strategyFor(recipients.length, settings);
@@ -136,8 +138,7 @@ export function createFanoutWorker(deps: {
         deps.bus.subscribe("receipts", "fanout", async (receipt) => {
           // A large group known from its events is skipped without a read.
           if ((members.knownSize(receipt.conversationId) ?? 0) > settings.liveReceiptsMaxMembers) return;
-          // Receipts are not ordered with membership events, so who is in gets a fresh read.
-          const current = await deps.store.currentMemberIds(receipt.conversationId);
+          const current = await audience.of(receipt.conversationId);
           if (current.length > settings.liveReceiptsMaxMembers) return;
           await deps.router.deliverReceipt(current, receipt);
         }),

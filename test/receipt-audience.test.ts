@@ -1,0 +1,80 @@
+// Live receipts go to a conversation's current members. A direct chat's members are read once (they
+// never change); a group's are read for every receipt, so a member removed in between gets none.
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { test } from "node:test";
+import { ReceiptAudience } from "../services/fanout/receipt-audience.ts";
+import { SqliteUserStore } from "../services/identity/adapters/sqlite.ts";
+import { SqliteConversationStore, SqliteEventLog } from "../services/messaging/adapters/sqlite.ts";
+import type { ConversationStore } from "../services/messaging/ports.ts";
+import { openDatabase } from "../services/storage/sqlite.ts";
+import { messageEvent, uid } from "./contract/harness.ts";
+import { embeddedGroup } from "./helpers/embedded-group.ts";
+import { tempDataDir } from "./helpers/parley.ts";
+
+function setup() {
+  const db = openDatabase({ dataDir: tempDataDir() });
+  const users = new SqliteUserStore(db);
+  const store = new SqliteConversationStore(db);
+  const reads = { get: 0, currentMemberIds: 0 };
+  // The real store, counting the reads the audience makes.
+  const counted = new Proxy(store, {
+    get(target, property) {
+      if (property === "get" || property === "currentMemberIds") reads[property]++;
+      const value = Reflect.get(target, property);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  }) as ConversationStore;
+  return { db, users, store, reads, audience: new ReceiptAudience(counted) };
+}
+
+async function direct(s: ReturnType<typeof setup>, pair: [string, string]): Promise<string> {
+  for (const userId of pair) await s.users.getOrCreate({ userId, phoneNumber: `p-${userId}`, displayName: userId, createdAt: 0 });
+  const conversationId = randomUUID();
+  await s.store.create({
+    conversation: {
+      conversationId,
+      kind: "direct",
+      name: "",
+      description: "",
+      pictureRef: "",
+      createdAt: 0,
+      lastSequence: 1n,
+      deletedAt: null,
+    },
+    uniqueKey: { direct: [...pair].sort().join(":") },
+    members: pair.map((userId) => ({ userId, role: "member" as const })),
+    firstEvent: messageEvent({ sender: pair[0], clientMessageId: "created", text: "created" }),
+  });
+  return conversationId;
+}
+
+test("a direct chat's members are read once and then remembered", async () => {
+  const s = setup();
+  const pair: [string, string] = [uid("a"), uid("b")];
+  const id = await direct(s, pair);
+  for (let i = 0; i < 5; i++) assert.deepEqual((await s.audience.of(id)).sort(), [...pair].sort());
+  assert.deepEqual(s.reads, { get: 1, currentMemberIds: 1 });
+});
+
+test("a group's members are read for every receipt, so a removal counts at once", async () => {
+  const s = setup();
+  const [owner, stays, leaves] = [uid("owner"), uid("stays"), uid("leaves")];
+  const id = await embeddedGroup({ users: s.users, conversations: s.store }, [owner, stays, leaves]);
+  assert.deepEqual((await s.audience.of(id)).sort(), [owner, stays, leaves].sort());
+  await new SqliteEventLog(s.db).append({
+    conversationId: id,
+    event: messageEvent({ sender: owner, clientMessageId: "removal", text: "removal" }),
+    membership: { remove: leaves },
+  });
+  assert.deepEqual((await s.audience.of(id)).sort(), [owner, stays].sort());
+  // The kind is read once; the members every time.
+  assert.deepEqual(s.reads, { get: 1, currentMemberIds: 2 });
+});
+
+test("an unknown conversation has nobody to tell and is not remembered", async () => {
+  const s = setup();
+  assert.deepEqual(await s.audience.of(randomUUID()), []);
+  assert.deepEqual(await s.audience.of(randomUUID()), []);
+  assert.deepEqual(s.reads, { get: 2, currentMemberIds: 2 });
+});
