@@ -21,9 +21,14 @@ import {
 
 const heartbeatMs = 1_000;
 const windowMs = 1_000;
+const liveMaxMembers = 3;
 let s: Server;
 before(async () => {
-  s = await startServer({ PARLEY_HEARTBEAT_MS: String(heartbeatMs), PARLEY_PRESENCE_COALESCE_MS: String(windowMs) });
+  s = await startServer({
+    PARLEY_HEARTBEAT_MS: String(heartbeatMs),
+    PARLEY_PRESENCE_COALESCE_MS: String(windowMs),
+    PARLEY_LIVE_PRESENCE_MAX_MEMBERS: String(liveMaxMembers),
+  });
 });
 after(() => s.stop());
 
@@ -97,6 +102,35 @@ describe("online, offline and last seen", () => {
     // Alice's own stream never hears about Alice.
     assert.equal(aliceStream.about(alice.userId).length, 0);
     await Promise.all([aliceStream.close(), bobWatch.close()]);
+  });
+});
+
+describe("large groups", () => {
+  test("live presence goes through direct chats and groups up to the bound; GetPresence still answers co-members", async () => {
+    const [u1, u2, u3, u4] = await Promise.all([0, 1, 2, 3].map(() => s.signIn(newPhone())));
+    if (!u1 || !u2 || !u3 || !u4) throw new Error("sign-in failed");
+    const group = (members: SignedIn[], name: string) =>
+      s.clients.conversations.createGroup(
+        { name, memberUserIds: members.map((m) => m.userId), clientRequestId: `g${members.length}` },
+        { headers: bearer(u1.accessToken) },
+      );
+    await group([u2, u3, u4], "four, above the bound");
+    await group([u2, u3], "three, at the bound");
+    const [inSmall, onlyInLarge] = [await watch(s.clients.session, u2), await watch(s.clients.session, u4)];
+    assert.deepEqual(
+      inSmall.snapshot?.map((p) => p.userId).sort(),
+      [u1.userId, u3.userId].sort(),
+      "the snapshot lists contacts from the group at the bound",
+    );
+    assert.deepEqual(onlyInLarge.snapshot, [], "nobody shares a conversation within the bound with u4");
+
+    const u1Stream = new Watcher(s.clients.session, u1);
+    await eventually("u2 sees u1 online", () => inSmall.stateOf(u1.userId) === PresenceState.ONLINE);
+    // The same signal would have reached u4 by now: one round trip on its stream settles it.
+    await onlyInLarge.stream.ping();
+    assert.equal(onlyInLarge.presence.length, 0, "no live presence through a group above the bound");
+    assert.equal((await presenceOf(u4, u1.userId))?.state, PresenceState.ONLINE, "GetPresence answers a co-member");
+    await Promise.all([u1Stream.close(), inSmall.close(), onlyInLarge.close()]);
   });
 });
 

@@ -11,6 +11,8 @@ export interface AnnouncerDeps {
   signals: SignalBus;
   metrics: PresenceMetrics;
   logger: Logger;
+  /** Live presence goes only through conversations of at most this many members (PresenceConfig). */
+  liveMaxMembers: number;
 }
 
 export const viewOf = (userId: string, p: { online: boolean; lastSeenAt: number | null; version: number }): PresenceView => ({
@@ -23,7 +25,7 @@ export const viewOf = (userId: string, p: { online: boolean; lastSeenAt: number 
 export function createAnnouncer(deps: AnnouncerDeps) {
   /** Sends the view to the user's contacts; contacts are read now, so a removed one is left out. */
   async function publish(view: PresenceView): Promise<void> {
-    const recipients = [...(await deps.directory.contactsOf(view.userId))];
+    const recipients = [...(await deps.directory.contactsOf(view.userId, deps.liveMaxMembers))];
     if (recipients.length === 0) return;
     await deps.signals.publish({ kind: "presence", recipients, ...view });
   }

@@ -34,8 +34,15 @@ export function composePresence(deps: {
   const { adapters, config, clock } = deps;
   const logger = deps.logger.child({ service: "presence" });
   const metrics = createPresenceMetrics(deps.metrics.registry);
-  const announcer = createAnnouncer({ ...adapters, metrics, logger });
-  const views = { store: adapters.store, settings: adapters.settings, directory: adapters.directory, now: () => clock.now() };
+  const { liveMaxMembers } = config;
+  const announcer = createAnnouncer({ ...adapters, metrics, logger, liveMaxMembers });
+  const views = {
+    store: adapters.store,
+    settings: adapters.settings,
+    directory: adapters.directory,
+    now: () => clock.now(),
+    liveMaxMembers,
+  };
   const hub = new SignalHub({ clock, metrics, coalesceMs: config.coalesceMs });
   const tracker = new PresenceTracker({
     store: adapters.store,

@@ -8,6 +8,12 @@ export interface PresenceConfig {
   /** Typing frames a device may send at once, and refilled per second, across its conversations. */
   typingBurst: number;
   typingPerSecond: number;
+  /**
+   * Presence is pushed (and put in the snapshot) only between users who share a direct chat or a
+   * group of at most this many current members: in a larger group every member's connect would
+   * reach every member, O(members²) frames when a big group comes online together.
+   */
+  liveMaxMembers: number;
 }
 
 export const defaultPresenceConfig: PresenceConfig = {
@@ -15,6 +21,7 @@ export const defaultPresenceConfig: PresenceConfig = {
   typingTtlMs: 5_000,
   typingBurst: 5,
   typingPerSecond: 1,
+  liveMaxMembers: 100,
 };
 
 function positive(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -32,5 +39,6 @@ export function presenceConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Pre
     typingTtlMs: positive(env, "PARLEY_TYPING_TTL_MS", d.typingTtlMs),
     typingBurst: positive(env, "PARLEY_TYPING_BURST", d.typingBurst),
     typingPerSecond: positive(env, "PARLEY_TYPING_PER_SECOND", d.typingPerSecond),
+    liveMaxMembers: positive(env, "PARLEY_LIVE_PRESENCE_MAX_MEMBERS", d.liveMaxMembers),
   };
 }

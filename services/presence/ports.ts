@@ -100,8 +100,11 @@ export interface SignalBus {
 
 /** Who shares conversations with whom, read from messaging's membership. */
 export interface MembershipDirectory {
-  /** Users who are current members of at least one conversation with the user (never the user). */
-  contactsOf(userId: string): Promise<Set<string>>;
+  /**
+   * Users who are current members of at least one conversation with the user (never the user);
+   * with `maxMembers`, only conversations of at most that many current members count.
+   */
+  contactsOf(userId: string, maxMembers?: number): Promise<Set<string>>;
   /** The current members of a conversation; empty when it does not exist. */
   currentMembers(conversationId: string): Promise<string[]>;
 }

@@ -13,11 +13,13 @@ export interface ViewDeps {
   settings: PresenceSettingsStore;
   directory: MembershipDirectory;
   now(): number;
+  /** The snapshot lists contacts through conversations of at most this many members, as pushes go. */
+  liveMaxMembers: number;
 }
 
 /** The presence of every contact of the viewer who lets them see it (the stream's snapshot). */
 export async function contactsPresence(deps: ViewDeps, viewerId: string): Promise<PresenceView[]> {
-  const contacts = [...(await deps.directory.contactsOf(viewerId))];
+  const contacts = [...(await deps.directory.contactsOf(viewerId, deps.liveMaxMembers))];
   if (contacts.length === 0) return [];
   const visibility = await deps.settings.visibility(contacts);
   const visible = contacts.filter((id) => maySee(visibility.get(id) ?? "contacts", true));

@@ -10,12 +10,15 @@ export function conversationDirectory(store: ConversationStore): MembershipDirec
   const currentMembers = (conversationId: string): Promise<string[]> => store.currentMemberIds(conversationId);
   return {
     currentMembers,
-    async contactsOf(userId) {
+    async contactsOf(userId, maxMembers = Number.POSITIVE_INFINITY) {
       const conversations = (await store.membershipsOf(userId)).filter((m) => m.leftAtSeq === null).map((m) => m.conversationId);
       const contacts = new Set<string>();
       for (let i = 0; i < conversations.length; i += parallelReads) {
         const lists = await Promise.all(conversations.slice(i, i + parallelReads).map(currentMembers));
-        for (const list of lists) for (const member of list) contacts.add(member);
+        for (const list of lists) {
+          if (list.length > maxMembers) continue;
+          for (const member of list) contacts.add(member);
+        }
       }
       contacts.delete(userId);
       return contacts;
