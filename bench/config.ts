@@ -77,7 +77,9 @@ const quick: Profile = {
     factor: 2,
     relayMaxRate: 1_024,
   },
-  idle: { levels: [5_000, 10_000], settleMs: 2_000, heartbeatSessions: 10_000, heartbeatWindowMs: 30_000 },
+  // Heartbeats are spread evenly over the interval (1 s slots), so 20 s sees two thirds of the
+  // devices beat once: the rate of a whole interval, in a shorter window.
+  idle: { levels: [5_000, 10_000], settleMs: 2_000, heartbeatSessions: 10_000, heartbeatWindowMs: 20_000 },
   storm: { devices: 10_000, pairs: 1_000, spreadMs: 10_000, timeoutMs: 60_000 },
   catchUp: { conversations: 100, perConversation: 100, repeats: 2 },
   engines: { oneToOneRate: 1_000, sustainMs: 10_000, groupSizes: [250], groupRate: 4 },
