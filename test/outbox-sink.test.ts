@@ -1,5 +1,6 @@
-// The device-stream transports take frames from the outbox as they are queued (Outbox.attach): in
-// order, never past a full transport until it drains, coalescing receipts while it is full, and
+// The device-stream transports take frames from the outbox (Outbox.attach): what a turn of the
+// event loop queued is written at its end, together (one transport write where the transport can),
+// in order, never past a full transport until it drains, coalescing receipts while it is full, and
 // ending only after the last frame.
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -8,28 +9,43 @@ import { ConversationEventSchema, ReceiptUpdateSchema } from "../gen/parley/v1/e
 import { type ConnectResponse, ConnectResponseSchema } from "../gen/parley/v1/session_pb.js";
 import { type FrameSink, Outbox } from "../services/gateway/outbox.ts";
 
-/** A sink that records what it was given and reports full once it holds `room` frames. */
-function recordingSink(room = Number.POSITIVE_INFINITY) {
+/**
+ * A sink that records what it was given and reports full once it holds `room` frames; with
+ * `batches`, it also takes several frames at once and records each such write.
+ */
+function recordingSink(room = Number.POSITIVE_INFINITY, options: { batches?: boolean } = {}) {
   const written: ConnectResponse[] = [];
+  const writes: number[] = [];
   let ends = 0;
   const sink: FrameSink & { room: number } = {
     room,
     write(frame) {
       written.push(frame);
+      writes.push(1);
       return written.length < sink.room;
     },
     end() {
       ends++;
     },
   };
-  return { sink, written, ends: () => ends };
+  if (options.batches) {
+    sink.writeAll = (frames) => {
+      written.push(...frames);
+      writes.push(frames.length);
+      return written.length < sink.room;
+    };
+  }
+  return { sink, written, writes, ends: () => ends };
 }
+
+/** The end of the current turn of the event loop, when queued outboxes are written. */
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 const heartbeat = (nonce: number) => ({ case: "heartbeat" as const, value: { nonce: BigInt(nonce) } });
 const nonces = (frames: ConnectResponse[]) =>
   frames.map((f) => (f.frame.case === "heartbeat" ? Number(f.frame.value.nonce) : f.frame.case));
 
-test("frames queued before and after attaching are written at once, in order", () => {
+test("frames queued before attaching are written on attach; later ones at the end of the turn, in order", async () => {
   const outbox = new Outbox();
   const { sink, written } = recordingSink();
   outbox.push(heartbeat(1));
@@ -38,11 +54,26 @@ test("frames queued before and after attaching are written at once, in order", (
   outbox.attach(sink);
   assert.deepEqual(nonces(written), [1, 2]);
   outbox.push(heartbeat(3));
-  assert.deepEqual(nonces(written), [1, 2, 3], "a frame queued with a sink attached is written synchronously");
+  outbox.push(heartbeat(4));
+  assert.deepEqual(nonces(written), [1, 2], "frames queued during a turn wait for its end");
+  await turn();
+  assert.deepEqual(nonces(written), [1, 2, 3, 4]);
   assert.equal(outbox.size, 0);
 });
 
-test("a full sink gets nothing more until resume, and receipts coalesce meanwhile", () => {
+test("a turn's frames go to the transport in one write when it takes several", async () => {
+  const outbox = new Outbox();
+  const { sink, written, writes } = recordingSink(Number.POSITIVE_INFINITY, { batches: true });
+  outbox.attach(sink);
+  for (let nonce = 1; nonce <= 5; nonce++) outbox.push(heartbeat(nonce));
+  await turn();
+  outbox.push(heartbeat(6));
+  await turn();
+  assert.deepEqual(nonces(written), [1, 2, 3, 4, 5, 6]);
+  assert.deepEqual(writes, [5, 1], "five frames of one turn in one write; a lone frame alone");
+});
+
+test("a full sink gets nothing more until resume, and receipts coalesce meanwhile", async () => {
   const outbox = new Outbox();
   const { sink, written } = recordingSink(1);
   outbox.attach(sink);
@@ -52,6 +83,7 @@ test("a full sink gets nothing more until resume, and receipts coalesce meanwhil
     create(ReceiptUpdateSchema, { conversationId: "c", userId: "u", deliveredThrough: delivered, readThrough: read });
   outbox.pushReceipt(receipt(5n, 1n));
   outbox.pushReceipt(receipt(4n, 3n));
+  await turn();
   assert.deepEqual(nonces(written), [1], "the sink said it was full after the first frame");
   assert.equal(outbox.size, 1);
 
@@ -66,7 +98,7 @@ test("a full sink gets nothing more until resume, and receipts coalesce meanwhil
   }
 });
 
-test("the sink ends once, after the frames queued before the close were written", () => {
+test("the sink ends once, after the frames queued before the close were written", async () => {
   const outbox = new Outbox();
   const { sink, written, ends } = recordingSink(1);
   outbox.attach(sink);
@@ -74,6 +106,7 @@ test("the sink ends once, after the frames queued before the close were written"
   outbox.push(heartbeat(2));
   outbox.close();
   outbox.push(heartbeat(3));
+  await turn();
   assert.equal(ends(), 0, "a frame still waits for the full sink");
 
   sink.room = Number.POSITIVE_INFINITY;
@@ -93,12 +126,13 @@ test("a sink attached to an outbox already closed and empty ends at once", () =>
   assert.equal(ends(), 1);
 });
 
-test("an event delivery is the very message protobuf-es creates for it", () => {
+test("an event delivery is the very message protobuf-es creates for it", async () => {
   const outbox = new Outbox();
   const { sink, written } = recordingSink();
   outbox.attach(sink);
   const event = create(ConversationEventSchema, { conversationId: "c", sequence: 5n, eventId: "e" });
   outbox.pushEvent(7n, event);
+  await turn();
   assert.deepEqual(written[0], create(ConnectResponseSchema, { frame: { case: "event", value: { deliveryId: 7n, event } } }));
   assert.ok(isMessage(written[0], ConnectResponseSchema));
 });

@@ -7,16 +7,20 @@ import { type ConversationEvent, type ReceiptUpdate, ReceiptUpdateSchema } from 
 import type { ConnectResponse } from "../../gen/parley/v1/session_pb.js";
 import { ConnectResponseSchema } from "../../gen/parley/v1/session_pb.js";
 import { maxOf } from "../shared/bigints.ts";
+import { flushSoon } from "./flush-queue.ts";
 
 export type ServerFrame = MessageInitShape<typeof ConnectResponseSchema>["frame"];
 
 /**
- * A transport that takes frames as they are queued, as the device-stream transports do: no
- * promise or iterator step per frame, and nothing held per idle stream but this object.
+ * A transport that takes frames straight from the outbox, as the device-stream transports do: no
+ * promise or iterator step per frame, and nothing held per idle stream but this object. A turn's
+ * frames are handed over at its end (flush-queue.ts).
  */
 export interface FrameSink {
   /** Writes one frame; false when the transport is full (call `Outbox.resume()` once it drains). */
   write(frame: ConnectResponse): boolean;
+  /** Writes several frames in order with one transport write, when the transport can; as `write`. */
+  writeAll?(frames: ConnectResponse[]): boolean;
   /** The outbox closed and every frame it held was written. */
   end(): void;
 }
@@ -33,6 +37,7 @@ export class Outbox {
   #sink: FrameSink | undefined;
   #sinkFull = false;
   #flushing = false;
+  #flushQueued = false;
   #ended = false;
 
   get size(): number {
@@ -185,6 +190,15 @@ export class Outbox {
     this.#wake = undefined;
     wake?.();
     if (this.#closed) this.#notifyDrained();
+    if (this.#sink && !this.#flushQueued) {
+      this.#flushQueued = true;
+      flushSoon(this);
+    }
+  }
+
+  /** The turn ended (flush-queue.ts): write what this turn queued. */
+  flushQueued(): void {
+    this.#flushQueued = false;
     this.#flush();
   }
 
@@ -198,7 +212,14 @@ export class Outbox {
       while (!this.#sinkFull) {
         const frame = this.#take();
         if (!frame) break;
-        if (!sink.write(frame)) this.#sinkFull = true;
+        const next = sink.writeAll ? this.#take() : undefined;
+        if (next === undefined) {
+          if (!sink.write(frame)) this.#sinkFull = true;
+          continue;
+        }
+        const frames = [frame, next];
+        for (let more = this.#take(); more !== undefined; more = this.#take()) frames.push(more);
+        if (!sink.writeAll?.(frames)) this.#sinkFull = true;
       }
     } finally {
       this.#flushing = false;
