@@ -50,8 +50,8 @@ export class DeviceSession {
   #lastHeardAt: number;
   #nextDeliveryId = 1n;
   #unacked: Unacked[] = [];
-  /** Highest sequence sent on this stream (or known to the device) per conversation. */
-  #sent = new Map<string, bigint>();
+  /** Highest sequence sent on this stream (or known to the device) per conversation; made on first use. */
+  #sent: Map<string, bigint> | undefined;
   /**
    * Conversations with events beyond #sent waiting to be pulled, and the highest one known. This
    * and the other rarely used collections exist only while in use: idle sessions are most of them.
@@ -147,7 +147,7 @@ export class DeviceSession {
   offer(event: ConversationEvent): void {
     if (this.#closed) return;
     const conversationId = event.conversationId;
-    const sent = this.#sent.get(conversationId);
+    const sent = this.#sent?.get(conversationId);
     if (sent !== undefined && event.sequence <= sent) return;
     const inOrder = sent !== undefined && event.sequence === sent + 1n;
     if (!this.#replaying && inOrder && !this.#pending?.has(conversationId) && this.#room() > 0) {
@@ -248,18 +248,18 @@ export class DeviceSession {
   }
 
   #emit(event: ConversationEvent): boolean {
-    const sent = this.#sent.get(event.conversationId);
+    const sent = this.#sent?.get(event.conversationId);
     if (sent !== undefined && event.sequence <= sent) return false;
     const deliveryId = this.#nextDeliveryId++;
     this.#unacked.push({ deliveryId, conversationId: event.conversationId, sequence: event.sequence });
-    this.#sent.set(event.conversationId, event.sequence);
+    (this.#sent ??= new Map()).set(event.conversationId, event.sequence);
     this.outbox.pushEvent(deliveryId, event);
     return true;
   }
 
   #raiseSent(conversationId: string, sequence: bigint): void {
-    const sent = this.#sent.get(conversationId);
-    if (sent === undefined || sequence > sent) this.#sent.set(conversationId, sequence);
+    const sent = this.#sent?.get(conversationId);
+    if (sent === undefined || sequence > sent) (this.#sent ??= new Map()).set(conversationId, sequence);
   }
 
   #releaseRoomWaiters(): void {
@@ -293,7 +293,9 @@ export class DeviceSession {
   async #pullPending(): Promise<void> {
     if (this.#resyncWanted) {
       this.#resyncWanted = false;
-      const cursors = [...this.#sent].map(([conversationId, sequence]) => create(CursorSchema, { conversationId, sequence }));
+      const cursors = [...(this.#sent ?? [])].map(([conversationId, sequence]) =>
+        create(CursorSchema, { conversationId, sequence }),
+      );
       const found = await this.#syncAll(cursors);
       this.#logger.info("resynced after a lost route", { found });
     }
@@ -302,7 +304,7 @@ export class DeviceSession {
       if (!next) this.#pending = undefined;
       if (!next || this.#room() <= 0 || this.#closed) return;
       const [conversationId, target] = next;
-      const from = this.#sent.get(conversationId) ?? 0n;
+      const from = this.#sent?.get(conversationId) ?? 0n;
       if (from >= target) {
         this.#pending?.delete(conversationId);
         continue;
@@ -310,7 +312,7 @@ export class DeviceSession {
       const cursor = create(CursorSchema, { conversationId, sequence: from });
       const page = await this.#backend.sync([cursor], true, Math.min(this.#room(), this.#settings.pageSize));
       for (const event of page.events) this.#emit(event);
-      const reached = this.#sent.get(conversationId) ?? 0n;
+      const reached = this.#sent?.get(conversationId) ?? 0n;
       const wanted = this.#pending?.get(conversationId) ?? 0n;
       // Nothing readable (for example the device's user was removed): stop asking for it.
       if (reached >= wanted || (page.events.length === 0 && wanted === target)) this.#pending?.delete(conversationId);

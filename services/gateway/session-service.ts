@@ -73,7 +73,8 @@ export function createSessionService(deps: SessionServiceDeps): SessionHandler {
         caller,
         sessionId,
         backend: messagingBackend(deps.messaging, caller),
-        settings: { ...settings, window },
+        // Shared by every session at the default window: one object, not one per idle stream.
+        settings: window === settings.window ? settings : { ...settings, window },
         logger,
         now: deps.clock.now(),
         extension: deps.extension,

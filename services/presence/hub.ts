@@ -3,38 +3,34 @@
 // coalescer; typing goes straight to the stream (the outbox keeps the newest per member).
 import type { DeviceSession } from "../gateway/device-session.ts";
 import type { Clock } from "../shared/clock.ts";
-import { PresenceCoalescer } from "./coalescer.ts";
+import { type CoalescerOptions, PresenceCoalescer } from "./coalescer.ts";
 import { presenceProto } from "./frames.ts";
 import type { PresenceMetrics } from "./metrics.ts";
 import type { Signal } from "./ports.ts";
 
-interface Receiver {
-  session: DeviceSession;
-  coalescer: PresenceCoalescer;
-}
+/** Each stream's coalescer is its receiver here: it knows its session (`target`). */
+type Receiver = PresenceCoalescer<DeviceSession>;
 
 export class SignalHub {
   readonly #byUser = new Map<string, Set<Receiver>>();
   readonly #bySession = new Map<DeviceSession, Receiver>();
-  readonly #clock: Clock;
-  readonly #metrics: PresenceMetrics;
-  readonly #windowMs: number;
+  /** One options object for every stream's coalescer (an idle stream holds no closures of its own). */
+  readonly #coalescing: CoalescerOptions<DeviceSession>;
 
   constructor(options: { clock: Clock; metrics: PresenceMetrics; coalesceMs: number }) {
-    this.#clock = options.clock;
-    this.#metrics = options.metrics;
-    this.#windowMs = options.coalesceMs;
+    const { metrics } = options;
+    this.#coalescing = {
+      windowMs: options.coalesceMs,
+      clock: options.clock,
+      send: (session, view) =>
+        session.outbox.pushNotice(`presence/${view.userId}`, { case: "presence", value: presenceProto(view) }),
+      onSent: () => metrics.sent.inc(),
+      onCoalesced: () => metrics.coalesced.inc(),
+    };
   }
 
   add(session: DeviceSession): void {
-    const coalescer = new PresenceCoalescer({
-      windowMs: this.#windowMs,
-      clock: this.#clock,
-      send: (view) => session.outbox.pushNotice(`presence/${view.userId}`, { case: "presence", value: presenceProto(view) }),
-      onSent: () => this.#metrics.sent.inc(),
-      onCoalesced: () => this.#metrics.coalesced.inc(),
-    });
-    const receiver = { session, coalescer };
+    const receiver = new PresenceCoalescer(this.#coalescing, session);
     this.#bySession.set(session, receiver);
     const receivers = this.#byUser.get(session.caller.userId) ?? new Set();
     receivers.add(receiver);
@@ -44,22 +40,23 @@ export class SignalHub {
   remove(session: DeviceSession): void {
     const receiver = this.#bySession.get(session);
     if (!receiver) return;
-    receiver.coalescer.close();
+    receiver.close();
     this.#bySession.delete(session);
     const receivers = this.#byUser.get(session.caller.userId);
     receivers?.delete(receiver);
     if (receivers?.size === 0) this.#byUser.delete(session.caller.userId);
   }
 
-  coalescerOf(session: DeviceSession): PresenceCoalescer | undefined {
-    return this.#bySession.get(session)?.coalescer;
+  coalescerOf(session: DeviceSession): Receiver | undefined {
+    return this.#bySession.get(session);
   }
 
   /** Hands a signal to the streams of its recipients held here; never to the subject's own streams. */
   deliver(signal: Signal): void {
     for (const userId of new Set(signal.recipients)) {
       if (userId === signal.userId) continue;
-      for (const { session, coalescer } of this.#byUser.get(userId) ?? []) {
+      for (const coalescer of this.#byUser.get(userId) ?? []) {
+        const session = coalescer.target;
         if (signal.kind === "presence") {
           coalescer.offer({ userId: signal.userId, state: signal.state, lastSeenAt: signal.lastSeenAt, version: signal.version });
         } else {
