@@ -252,14 +252,17 @@ export class DeviceSession {
     if (sent !== undefined && event.sequence <= sent) return false;
     const deliveryId = this.#nextDeliveryId++;
     this.#unacked.push({ deliveryId, conversationId: event.conversationId, sequence: event.sequence });
-    (this.#sent ??= new Map()).set(event.conversationId, event.sequence);
+    this.#sent ??= new Map();
+    this.#sent.set(event.conversationId, event.sequence);
     this.outbox.pushEvent(deliveryId, event);
     return true;
   }
 
   #raiseSent(conversationId: string, sequence: bigint): void {
     const sent = this.#sent?.get(conversationId);
-    if (sent === undefined || sequence > sent) (this.#sent ??= new Map()).set(conversationId, sequence);
+    if (sent !== undefined && sequence <= sent) return;
+    this.#sent ??= new Map();
+    this.#sent.set(conversationId, sequence);
   }
 
   #releaseRoomWaiters(): void {

@@ -51,7 +51,8 @@ export class PresenceCoalescer<Target> {
       return;
     }
     if (held) this.#options.onCoalesced();
-    (this.#held ??= new Map()).set(view.userId, view);
+    this.#held ??= new Map();
+    this.#held.set(view.userId, view);
     this.#schedule();
   }
 
@@ -78,7 +79,8 @@ export class PresenceCoalescer<Target> {
       told.view = view;
       return;
     }
-    (this.#told ??= new Map()).set(view.userId, { view, at: now });
+    this.#told ??= new Map();
+    this.#told.set(view.userId, { view, at: now });
     this.#options.send(this.target, view);
     this.#options.onSent();
   }
