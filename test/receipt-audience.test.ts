@@ -9,7 +9,7 @@ import { SqliteConversationStore, SqliteEventLog } from "../services/messaging/a
 import type { ConversationStore } from "../services/messaging/ports.ts";
 import { openDatabase } from "../services/storage/sqlite.ts";
 import { messageEvent, uid } from "./contract/harness.ts";
-import { embeddedGroup } from "./helpers/embedded-group.ts";
+import { embeddedDirect, embeddedGroup } from "./helpers/embedded-group.ts";
 import { tempDataDir } from "./helpers/parley.ts";
 
 function setup() {
@@ -28,31 +28,10 @@ function setup() {
   return { db, users, store, reads, audience: new ReceiptAudience(counted) };
 }
 
-async function direct(s: ReturnType<typeof setup>, pair: [string, string]): Promise<string> {
-  for (const userId of pair) await s.users.getOrCreate({ userId, phoneNumber: `p-${userId}`, displayName: userId, createdAt: 0 });
-  const conversationId = randomUUID();
-  await s.store.create({
-    conversation: {
-      conversationId,
-      kind: "direct",
-      name: "",
-      description: "",
-      pictureRef: "",
-      createdAt: 0,
-      lastSequence: 1n,
-      deletedAt: null,
-    },
-    uniqueKey: { direct: [...pair].sort().join(":") },
-    members: pair.map((userId) => ({ userId, role: "member" as const })),
-    firstEvent: messageEvent({ sender: pair[0], clientMessageId: "created", text: "created" }),
-  });
-  return conversationId;
-}
-
 test("a direct chat's members are read once and then remembered", async () => {
   const s = setup();
   const pair: [string, string] = [uid("a"), uid("b")];
-  const id = await direct(s, pair);
+  const id = await embeddedDirect({ users: s.users, conversations: s.store }, pair);
   for (let i = 0; i < 5; i++) assert.deepEqual((await s.audience.of(id)).sort(), [...pair].sort());
   assert.deepEqual(s.reads, { get: 1, currentMemberIds: 1 });
 });
