@@ -9,6 +9,7 @@ import { SqliteConversationStore, SqliteEventLog } from "../services/messaging/a
 import type { ConversationStore } from "../services/messaging/ports.ts";
 import { openDatabase } from "../services/storage/sqlite.ts";
 import { messageEvent, uid } from "./contract/harness.ts";
+import { countingStore } from "./helpers/counting-store.ts";
 import { embeddedDirect, embeddedGroup } from "./helpers/embedded-group.ts";
 import { tempDataDir } from "./helpers/parley.ts";
 
@@ -16,16 +17,9 @@ function setup() {
   const db = openDatabase({ dataDir: tempDataDir() });
   const users = new SqliteUserStore(db);
   const store = new SqliteConversationStore(db);
-  const reads = { get: 0, currentMemberIds: 0 };
   // The real store, counting the reads the audience makes.
-  const counted = new Proxy(store, {
-    get(target, property) {
-      if (property === "get" || property === "currentMemberIds") reads[property]++;
-      const value = Reflect.get(target, property);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  }) as ConversationStore;
-  return { db, users, store, reads, audience: new ReceiptAudience(counted) };
+  const counted = countingStore(store as ConversationStore, ["get", "currentMemberIds"] as const);
+  return { db, users, store, reads: counted.calls, audience: new ReceiptAudience(counted.store) };
 }
 
 test("a direct chat's members are read once and then remembered", async () => {

@@ -15,6 +15,7 @@ import { reasonOf } from "../services/shared/errors.ts";
 import { createLogger } from "../services/shared/logger.ts";
 import { openDatabase } from "../services/storage/sqlite.ts";
 import { messageEvent, uid } from "./contract/harness.ts";
+import { countingStore } from "./helpers/counting-store.ts";
 import { embeddedGroup } from "./helpers/embedded-group.ts";
 import { tempDataDir } from "./helpers/parley.ts";
 
@@ -22,15 +23,8 @@ function setup() {
   const db = openDatabase({ dataDir: tempDataDir() });
   const users = new SqliteUserStore(db);
   const store = new SqliteConversationStore(db);
-  const reads = { seat: 0, seats: 0 };
   // The real store, counting its membership reads.
-  const counted = new Proxy(store, {
-    get(target, property) {
-      if (property === "seat" || property === "seats") reads[property]++;
-      const value = Reflect.get(target, property);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  }) as ConversationStore;
+  const { store: counted, calls: reads } = countingStore(store as ConversationStore, ["seat", "seats"] as const);
   const bus = createMemoryBus({ logger: createLogger({ level: "error" }) });
   const log = new SqliteEventLog(db);
   const receipts = createReceipts({ access: createAccess(counted), store: counted, receipts: new SqliteReceiptStore(db), bus });
