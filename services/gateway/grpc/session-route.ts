@@ -3,8 +3,9 @@
 // fanned-out copy passes through it, and the generic pipeline (an async iterable per stage, headers
 // objects, abort plumbing) cost about 160 µs of CPU per frame and 80 KB of heap per idle stream in
 // the benchmark. Here a frame is one encode (shared across a fanout) and one 5-byte prefix, and the
-// frames a turn queued for the stream go out in one write. Anything this path does not speak (gRPC-Web, the Connect
-// protocol, compressed gRPC) is left to Connect, which serves the same handler.
+// frames a turn queued for the stream go out in one write. Anything this path does not speak
+// (gRPC-Web, the Connect protocol, compressed gRPC) is left to Connect, which serves the same
+// handler.
 
 import { constants, type Http2ServerRequest, type Http2ServerResponse } from "node:http2";
 import { fromBinary } from "@bufbuild/protobuf";
