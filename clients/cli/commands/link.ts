@@ -12,13 +12,14 @@ const policies: Record<string, HistoryPolicy> = { full: HistoryPolicy.FULL, "fro
 
 export const link: Command = {
   name: "link",
-  args: "[--history full|from-link] | --token TOKEN [--phone PHONE] [--device LABEL]",
+  args: "[--history full|from-link] | --token=TOKEN [--phone PHONE] [--device LABEL]",
   summary: "link a new device to your account without a code",
   help: [
     "Without --token: on a signed-in profile, prints a single-use link token (valid for minutes) and the",
     "command to run on the new device. --history chooses what the new device's stream replays (the",
     "server decides when omitted).",
     "With --token: signs this profile in as a new device of the token's account. --phone only labels the profile.",
+    "Give the token as --token=TOKEN: a token may begin with '-', which as a separate argument reads as an option.",
   ],
   options: {
     token: { type: "string" },
@@ -40,7 +41,8 @@ export const link: Command = {
       ctx.out(
         created.linkToken,
         `valid once, until ${until}; history: ${created.history === HistoryPolicy.FROM_LINK ? "from the link on" : "full"}`,
-        `on the new device: npm run cli -- --profile NEW --server ${api.server} link --token ${created.linkToken} --phone ${api.profile.phoneNumber}`,
+        // "--token=": a token may begin with "-", which as a separate argument reads as an option.
+        `on the new device: npm run cli -- --profile NEW --server ${api.server} link --token=${created.linkToken} --phone ${api.profile.phoneNumber}`,
       );
       return 0;
     }
