@@ -73,6 +73,21 @@ test("a turn's frames go to the transport in one write when it takes several", a
   assert.deepEqual(writes, [5, 1], "five frames of one turn in one write; a lone frame alone");
 });
 
+test("a transport full after a batched write gets nothing more until resume", async () => {
+  const outbox = new Outbox();
+  const { sink, written, writes } = recordingSink(2, { batches: true });
+  outbox.attach(sink);
+  for (let nonce = 1; nonce <= 3; nonce++) outbox.push(heartbeat(nonce));
+  await turn();
+  assert.deepEqual(writes, [3], "the turn's frames went in one write, which left the transport full");
+  outbox.push(heartbeat(4));
+  await turn();
+  assert.deepEqual(nonces(written), [1, 2, 3], "nothing more while full");
+  sink.room = Number.POSITIVE_INFINITY;
+  outbox.resume();
+  assert.deepEqual(nonces(written), [1, 2, 3, 4]);
+});
+
 test("a full sink gets nothing more until resume, and receipts coalesce meanwhile", async () => {
   const outbox = new Outbox();
   const { sink, written } = recordingSink(1);
