@@ -238,7 +238,8 @@ export declare const PresenceStateSchema: GenEnum<PresenceState>;
  * Presence frames); this service is for reading presence outside a stream and for the setting.
  *
  * Who may see a user's presence is the user's choice (PresenceVisibility). Whatever the setting,
- * the stream pushes presence only to users who share a conversation with the user; a user whose
+ * the stream pushes presence only to users who share a direct chat or a group of at most the
+ * server's live-presence bound (100 members by default) with the user; a user whose
  * presence the caller may not see is answered as PRESENCE_STATE_UNSPECIFIED, exactly like a user
  * id that names nobody, so the answer never tells whether the user exists.
  *

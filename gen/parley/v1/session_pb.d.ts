@@ -621,9 +621,11 @@ export declare const GoAwayReasonSchema: GenEnum<GoAwayReason>;
  *    gets GoAway(REPLACED). A draining server sends GoAway(SERVER_DRAINING); the client reconnects
  *    (to another gateway) with its cursors and loses nothing.
  * 7. Presence: right after CaughtUp the server sends one PresenceSnapshot with the presence of
- *    every user who shares a conversation with this user and lets them see it; after that a
- *    Presence frame whenever one of them comes online or goes offline (or hides), at most about
- *    one per user per second: changes inside that window are coalesced and the last state wins.
+ *    every user who shares a direct chat, or a group of at most the server's live-presence bound
+ *    (100 members by default), with this user and lets them see it; after that a Presence frame
+ *    whenever one of them comes online or goes offline (or hides), at most about one per user
+ *    per second: changes inside that window are coalesced and the last state wins. Members of
+ *    larger groups read each other's presence with PresenceService.GetPresence.
  *    A user is online while any of their devices holds a stream; a device that vanishes without
  *    closing counts as gone once its stream is dropped (three silent heartbeat intervals).
  * 8. Typing: TypingRequest(typing=true) says the user is typing in a conversation; the other
