@@ -32,6 +32,13 @@ function positive(env: NodeJS.ProcessEnv, name: string, fallback: number): numbe
   return value;
 }
 
+/** A member bound that keeps direct chats (two members) in: below 2 it would turn presence off. */
+function atLeastTwo(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const value = positive(env, name, fallback);
+  if (!Number.isInteger(value) || value < 2) throw new Error(`${name} must be a whole number of at least 2, got "${env[name]}"`);
+  return value;
+}
+
 export function presenceConfigFromEnv(env: NodeJS.ProcessEnv = process.env): PresenceConfig {
   const d = defaultPresenceConfig;
   return {
@@ -39,6 +46,6 @@ export function presenceConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Pre
     typingTtlMs: positive(env, "PARLEY_TYPING_TTL_MS", d.typingTtlMs),
     typingBurst: positive(env, "PARLEY_TYPING_BURST", d.typingBurst),
     typingPerSecond: positive(env, "PARLEY_TYPING_PER_SECOND", d.typingPerSecond),
-    liveMaxMembers: positive(env, "PARLEY_LIVE_PRESENCE_MAX_MEMBERS", d.liveMaxMembers),
+    liveMaxMembers: atLeastTwo(env, "PARLEY_LIVE_PRESENCE_MAX_MEMBERS", d.liveMaxMembers),
   };
 }
