@@ -134,18 +134,20 @@ function headerValue(req: Http2ServerRequest, name: string): string | null {
 
 /** Writes one response as one gRPC message; false when the stream pushes back (wait for "drain"). */
 function write(res: Http2ServerResponse, stream: StreamState, response: ConnectResponse): boolean {
-  // A closed stream takes nothing more; the session is ending with it.
-  if (stream.closed) return true;
-  if (!res.headersSent) res.writeHead(200, { "content-type": "application/grpc+proto", "grpc-accept-encoding": "identity" });
-  return res.write(encodeGrpcMessage(response));
+  return !takesFrames(res, stream) || res.write(encodeGrpcMessage(response));
 }
 
 /** Writes several responses with one write: their gRPC messages back to back in one buffer. */
 function writeAll(res: Http2ServerResponse, stream: StreamState, responses: ConnectResponse[]): boolean {
-  if (stream.closed) return true;
+  return !takesFrames(res, stream) || res.write(Buffer.concat(responses.map(encodeGrpcMessage)));
+}
+
+/** Whether the stream still takes frames; the response headers go out before its first. */
+function takesFrames(res: Http2ServerResponse, stream: StreamState): boolean {
+  // A closed stream takes nothing more; the session is ending with it.
+  if (stream.closed) return false;
   if (!res.headersSent) res.writeHead(200, { "content-type": "application/grpc+proto", "grpc-accept-encoding": "identity" });
-  const messages = responses.map(encodeGrpcMessage);
-  return res.write(Buffer.concat(messages));
+  return true;
 }
 
 /** Whether the HTTP/2 stream has closed (the compatibility response has no flag of its own for it). */
