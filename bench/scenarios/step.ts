@@ -201,10 +201,8 @@ function stallMs(after: Map<string, number> | undefined): number | null {
 }
 
 function gcMs(before: Map<string, number> | undefined, after: Map<string, number> | undefined): number | null {
-  const name = "parley_process_nodejs_gc_duration_seconds_sum";
-  const a = before?.get(name);
-  const b = after?.get(name);
-  return a === undefined || b === undefined ? null : Math.round((b - a) * 1000);
+  const seconds = growth(before, after, "parley_process_nodejs_gc_duration_seconds_sum");
+  return seconds === null ? null : Math.round(seconds * 1000);
 }
 
 function countersDelta(
@@ -213,7 +211,13 @@ function countersDelta(
   name: string,
   seconds: number,
 ) {
+  const grown = growth(before, after, name);
+  return grown === null ? null : Math.round(grown / seconds);
+}
+
+/** How much a counter grew between two scrapes; null when either lacks it. */
+function growth(before: Map<string, number> | undefined, after: Map<string, number> | undefined, name: string): number | null {
   const a = before?.get(name);
   const b = after?.get(name);
-  return a === undefined || b === undefined ? null : Math.round((b - a) / seconds);
+  return a === undefined || b === undefined ? null : b - a;
 }
