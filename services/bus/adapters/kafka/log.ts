@@ -11,8 +11,9 @@ export function kafkaLogCreator(logger: Logger): logCreator {
       const { message, timestamp: _timestamp, logger: _name, ...fields } = log;
       // kafkajs reports retried, recovered conditions (rebalances, a broker restart) as errors;
       // the adapter logs the failures that matter itself, so these stay warnings.
-      const serious = level === logLevel.ERROR || level === logLevel.WARN;
-      if (serious) logger.warn(`kafkajs: ${message}`, { kafkaNamespace: namespace, ...fields });
-      else logger.debug(`kafkajs: ${message}`, { kafkaNamespace: namespace, ...fields });
+      const text = `kafkajs: ${message}`;
+      const context = { kafkaNamespace: namespace, ...fields };
+      if (level === logLevel.ERROR || level === logLevel.WARN) logger.warn(text, context);
+      else logger.debug(text, context);
     };
 }
