@@ -39,7 +39,7 @@ export function groupCommitFor(db: DatabaseSync): GroupCommit {
 export function createGroupCommit(db: DatabaseSync, options: { maxBatch?: number } = {}): GroupCommit {
   const maxBatch = options.maxBatch ?? 128;
   let now: Queued[] = [];
-  let bulk: Queued[] = [];
+  const bulk: Queued[] = [];
   let scheduled = false;
 
   function schedule(): void {
@@ -54,9 +54,8 @@ export function createGroupCommit(db: DatabaseSync, options: { maxBatch?: number
     // Sends first, all of them (each is one small write); bulk fills what room is left, and always
     // gets an eighth of a batch, so a flood of sends cannot hold receipts back for ever.
     const room = Math.max(Math.ceil(maxBatch / 8), maxBatch - now.length);
-    const batch = now.concat(bulk.slice(0, room));
+    const batch = now.concat(bulk.splice(0, room));
     now = [];
-    bulk = bulk.slice(room);
     if (bulk.length > 0) schedule();
     run(batch);
   }
