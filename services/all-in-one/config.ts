@@ -1,8 +1,10 @@
 // Configuration of the all-in-one process, from environment variables with working defaults.
+import { maxWindow } from "../gateway/window.ts";
 import { defaultLinkingSettings, type LinkingSettings } from "../identity/linking.ts";
 import { linkingFromEnv } from "../identity/linking-config.ts";
 import { defaultPresenceConfig, type PresenceConfig, presenceConfigFromEnv } from "../presence/config.ts";
 import { defaultPushConfig, type PushConfig, pushConfigFromEnv } from "../push/config.ts";
+import { oneOf, port, positiveWholeNumber, wholeNumber } from "../shared/env-settings.ts";
 import type { LogLevel } from "../shared/logger.ts";
 import type { SyncMode } from "../storage/sqlite.ts";
 
@@ -55,39 +57,24 @@ export const defaultConfig: ParleyConfig = {
   push: defaultPushConfig,
 };
 
-function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === "") return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value)) throw new Error(`${name} must be an integer, got "${raw}"`);
-  return value;
-}
-
-function oneOf<T extends string>(env: NodeJS.ProcessEnv, name: string, allowed: readonly T[], fallback: T): T {
-  const raw = env[name];
-  if (raw === undefined || raw === "") return fallback;
-  if (!allowed.includes(raw as T)) throw new Error(`${name} must be one of ${allowed.join(", ")}, got "${raw}"`);
-  return raw as T;
-}
-
 /** Reads PARLEY_* variables; an invalid value is an error at start, not a surprise later. */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ParleyConfig {
   const d = defaultConfig;
   return {
     host: env.PARLEY_HOST || d.host,
-    port: int(env, "PARLEY_PORT", d.port),
-    wsPort: int(env, "PARLEY_WS_PORT", d.wsPort),
+    port: port(env, "PARLEY_PORT", d.port),
+    wsPort: port(env, "PARLEY_WS_PORT", d.wsPort, true),
     dataDir: env.PARLEY_DATA_DIR || d.dataDir,
     devMode: oneOf(env, "PARLEY_DEV_MODE", ["true", "false"], "true") === "true",
     logLevel: oneOf(env, "PARLEY_LOG_LEVEL", ["debug", "info", "warn", "error"], d.logLevel),
     sqliteSync: oneOf(env, "PARLEY_SQLITE_SYNC", ["normal", "full"], d.sqliteSync),
-    heartbeatIntervalMs: int(env, "PARLEY_HEARTBEAT_MS", d.heartbeatIntervalMs),
-    deliveredLingerMs: int(env, "PARLEY_DELIVERED_LINGER_MS", d.deliveredLingerMs),
-    window: int(env, "PARLEY_WINDOW", d.window),
-    accessTokenTtlMs: int(env, "PARLEY_ACCESS_TOKEN_TTL_MS", d.accessTokenTtlMs),
-    codeTtlMs: int(env, "PARLEY_CODE_TTL_MS", d.codeTtlMs),
-    metricsPort: int(env, "PARLEY_METRICS_PORT", d.metricsPort),
-    drainTimeoutMs: int(env, "PARLEY_DRAIN_TIMEOUT_MS", d.drainTimeoutMs),
+    heartbeatIntervalMs: positiveWholeNumber(env, "PARLEY_HEARTBEAT_MS", d.heartbeatIntervalMs),
+    deliveredLingerMs: wholeNumber(env, "PARLEY_DELIVERED_LINGER_MS", d.deliveredLingerMs),
+    window: wholeNumber(env, "PARLEY_WINDOW", d.window, { min: 1, max: maxWindow }),
+    accessTokenTtlMs: positiveWholeNumber(env, "PARLEY_ACCESS_TOKEN_TTL_MS", d.accessTokenTtlMs),
+    codeTtlMs: positiveWholeNumber(env, "PARLEY_CODE_TTL_MS", d.codeTtlMs),
+    metricsPort: port(env, "PARLEY_METRICS_PORT", d.metricsPort, true),
+    drainTimeoutMs: wholeNumber(env, "PARLEY_DRAIN_TIMEOUT_MS", d.drainTimeoutMs),
     linking: linkingFromEnv(env),
     presence: presenceConfigFromEnv(env),
     push: pushConfigFromEnv(env),

@@ -10,6 +10,7 @@ import type { ConversationEvent } from "../../gen/parley/v1/events_pb.js";
 import type { EventBus } from "../bus/ports.ts";
 import { MemberCache } from "../messaging/member-cache.ts";
 import type { ConversationStore, MemberRecord } from "../messaging/ports.ts";
+import { positiveWholeNumber } from "../shared/env-settings.ts";
 import { createLogger, type Logger } from "../shared/logger.ts";
 import type { Metrics } from "../shared/metrics.ts";
 import { withSpanFromHeaders } from "../shared/tracing.ts";
@@ -43,13 +44,7 @@ export const defaultFanoutSettings: FanoutSettings = {
  * PARLEY_LIVE_RECEIPTS_MAX_MEMBERS (positive integers).
  */
 export function fanoutSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): FanoutSettings {
-  const positive = (name: string, fallback: number) => {
-    const raw = env[name];
-    if (raw === undefined || raw === "") return fallback;
-    const value = Number(raw);
-    if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer, got "${raw}"`);
-    return value;
-  };
+  const positive = (name: string, fallback: number) => positiveWholeNumber(env, name, fallback);
   const d = defaultFanoutSettings;
   return {
     batchThreshold: positive("PARLEY_FANOUT_BATCH_THRESHOLD", d.batchThreshold),

@@ -9,6 +9,7 @@ import type { SessionExtension } from "./extension.ts";
 import { createGatewayInternalService } from "./internal-service.ts";
 import { type RoutePublishing, SessionRegistry } from "./registry.ts";
 import { createSessionService } from "./session-service.ts";
+import { maxWindow } from "./window.ts";
 
 export interface GatewaySettings {
   heartbeatIntervalMs: number;
@@ -37,7 +38,7 @@ export function composeGateway(deps: {
     logger: deps.logger.child({ service: "gateway" }),
     settings: {
       window: settings.window,
-      maxWindow: 1024,
+      maxWindow,
       heartbeatIntervalMs: settings.heartbeatIntervalMs,
       maxMessageBytes: settings.maxMessageBytes,
       pageSize: 500,

@@ -1,5 +1,7 @@
 // Limits that are part of the contract (proto/ERRORS.md names the errors for each). The group size
 // is configurable with PARLEY_MAX_GROUP_MEMBERS; the rest are fixed.
+import { wholeNumber } from "../shared/env-settings.ts";
+
 export interface MessagingLimits {
   /** Largest text body in UTF-8 bytes. */
   maxMessageBytes: number;
@@ -29,11 +31,7 @@ export const defaultMessagingLimits: MessagingLimits = {
 
 /** The defaults with PARLEY_MAX_GROUP_MEMBERS applied; a bad value is an error at start. */
 export function messagingLimitsFromEnv(env: NodeJS.ProcessEnv = process.env): MessagingLimits {
-  const raw = env.PARLEY_MAX_GROUP_MEMBERS;
-  if (raw === undefined || raw === "") return defaultMessagingLimits;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 2 || value > 100_000) {
-    throw new Error(`PARLEY_MAX_GROUP_MEMBERS must be an integer from 2 to 100000, got "${raw}"`);
-  }
-  return { ...defaultMessagingLimits, maxGroupMembers: value };
+  const d = defaultMessagingLimits;
+  const maxGroupMembers = wholeNumber(env, "PARLEY_MAX_GROUP_MEMBERS", d.maxGroupMembers, { min: 2, max: 100_000 });
+  return maxGroupMembers === d.maxGroupMembers ? d : { ...d, maxGroupMembers };
 }

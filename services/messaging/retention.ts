@@ -3,6 +3,7 @@
 // still sync up to the GroupDeleted event), then this sweep removes it. PARLEY_DELETED_GROUP_RETENTION_MS
 // and PARLEY_RETENTION_SWEEP_MS set the two periods (docs/groups.md).
 import type { Clock } from "../shared/clock.ts";
+import { wholeNumber } from "../shared/env-settings.ts";
 import type { Logger } from "../shared/logger.ts";
 import type { GroupRetention } from "./ports.ts";
 
@@ -15,18 +16,10 @@ export interface RetentionSettings {
 
 export const defaultRetention: RetentionSettings = { retentionMs: 7 * 24 * 3600_000, sweepIntervalMs: 3600_000 };
 
-function ms(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === "") return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
-  return value;
-}
-
 export function retentionFromEnv(env: NodeJS.ProcessEnv = process.env): RetentionSettings {
   return {
-    retentionMs: ms(env, "PARLEY_DELETED_GROUP_RETENTION_MS", defaultRetention.retentionMs),
-    sweepIntervalMs: Math.max(10, ms(env, "PARLEY_RETENTION_SWEEP_MS", defaultRetention.sweepIntervalMs)),
+    retentionMs: wholeNumber(env, "PARLEY_DELETED_GROUP_RETENTION_MS", defaultRetention.retentionMs),
+    sweepIntervalMs: wholeNumber(env, "PARLEY_RETENTION_SWEEP_MS", defaultRetention.sweepIntervalMs, { min: 10 }),
   };
 }
 

@@ -1,5 +1,7 @@
 // Presence and typing settings from PARLEY_* variables, shared by the all-in-one process and the
 // gateway process; a bad value stops the process at start.
+import { positiveNumber, positiveWholeNumber, wholeNumber } from "../shared/env-settings.ts";
+
 export interface PresenceConfig {
   /** Per receiving device, at most one presence update per user per window (last state wins). */
   coalesceMs: number;
@@ -24,28 +26,14 @@ export const defaultPresenceConfig: PresenceConfig = {
   liveMaxMembers: 100,
 };
 
-function positive(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === "") return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number, got "${raw}"`);
-  return value;
-}
-
-/** A member bound that keeps direct chats (two members) in: below 2 it would turn presence off. */
-function atLeastTwo(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
-  const value = positive(env, name, fallback);
-  if (!Number.isInteger(value) || value < 2) throw new Error(`${name} must be a whole number of at least 2, got "${env[name]}"`);
-  return value;
-}
-
 export function presenceConfigFromEnv(env: NodeJS.ProcessEnv = process.env): PresenceConfig {
   const d = defaultPresenceConfig;
   return {
-    coalesceMs: positive(env, "PARLEY_PRESENCE_COALESCE_MS", d.coalesceMs),
-    typingTtlMs: positive(env, "PARLEY_TYPING_TTL_MS", d.typingTtlMs),
-    typingBurst: positive(env, "PARLEY_TYPING_BURST", d.typingBurst),
-    typingPerSecond: positive(env, "PARLEY_TYPING_PER_SECOND", d.typingPerSecond),
-    liveMaxMembers: atLeastTwo(env, "PARLEY_LIVE_PRESENCE_MAX_MEMBERS", d.liveMaxMembers),
+    coalesceMs: positiveWholeNumber(env, "PARLEY_PRESENCE_COALESCE_MS", d.coalesceMs),
+    typingTtlMs: positiveWholeNumber(env, "PARLEY_TYPING_TTL_MS", d.typingTtlMs),
+    typingBurst: positiveWholeNumber(env, "PARLEY_TYPING_BURST", d.typingBurst),
+    typingPerSecond: positiveNumber(env, "PARLEY_TYPING_PER_SECOND", d.typingPerSecond),
+    // At least 2, so direct chats always carry presence: below that it would turn presence off.
+    liveMaxMembers: wholeNumber(env, "PARLEY_LIVE_PRESENCE_MAX_MEMBERS", d.liveMaxMembers, { min: 2 }),
   };
 }

@@ -1,6 +1,7 @@
 // Push settings from PARLEY_* variables, shared by the all-in-one process and the push process.
 // A provider is used when its credentials are configured; otherwise its pushes go to the outbox.
 // A half-configured provider or an invalid number stops the process at start.
+import { positiveWholeNumber } from "../shared/env-settings.ts";
 import type { RetryPolicy } from "./delivery.ts";
 
 export interface PushConfig {
@@ -34,14 +35,6 @@ export const defaultPushConfig: PushConfig = {
   webPushAllowHttp: false,
 };
 
-function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === "") return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer, got "${raw}"`);
-  return value;
-}
-
 /** All of a provider's variables, or none of them; undefined when none is set. */
 function group<K extends string>(env: NodeJS.ProcessEnv, what: string, vars: Record<K, string>): Record<K, string> | undefined {
   const entries = Object.entries(vars) as [K, string][];
@@ -71,15 +64,15 @@ export function pushConfigFromEnv(env: NodeJS.ProcessEnv = process.env): PushCon
   const allowHttp = env.PARLEY_WEB_PUSH_ALLOW_HTTP ?? "false";
   if (!["true", "false"].includes(allowHttp)) throw new Error(`PARLEY_WEB_PUSH_ALLOW_HTTP must be true or false`);
   return {
-    coalesceWindowMs: positiveInt(env, "PARLEY_PUSH_COALESCE_MS", d.coalesceWindowMs),
+    coalesceWindowMs: positiveWholeNumber(env, "PARLEY_PUSH_COALESCE_MS", d.coalesceWindowMs),
     rate: {
-      burst: positiveInt(env, "PARLEY_PUSH_RATE_BURST", d.rate.burst),
-      perMinute: positiveInt(env, "PARLEY_PUSH_RATE_PER_MINUTE", d.rate.perMinute),
+      burst: positiveWholeNumber(env, "PARLEY_PUSH_RATE_BURST", d.rate.burst),
+      perMinute: positiveWholeNumber(env, "PARLEY_PUSH_RATE_PER_MINUTE", d.rate.perMinute),
     },
     retry: {
-      maxAttempts: positiveInt(env, "PARLEY_PUSH_MAX_ATTEMPTS", d.retry.maxAttempts),
-      baseDelayMs: positiveInt(env, "PARLEY_PUSH_RETRY_BASE_MS", d.retry.baseDelayMs),
-      maxDelayMs: positiveInt(env, "PARLEY_PUSH_RETRY_MAX_MS", d.retry.maxDelayMs),
+      maxAttempts: positiveWholeNumber(env, "PARLEY_PUSH_MAX_ATTEMPTS", d.retry.maxAttempts),
+      baseDelayMs: positiveWholeNumber(env, "PARLEY_PUSH_RETRY_BASE_MS", d.retry.baseDelayMs),
+      maxDelayMs: positiveWholeNumber(env, "PARLEY_PUSH_RETRY_MAX_MS", d.retry.maxDelayMs),
     },
     ...(fcm && {
       fcm: { ...fcm, baseUrl: optional(env, "PARLEY_FCM_BASE_URL"), tokenUri: optional(env, "PARLEY_FCM_TOKEN_URI") },

@@ -1,8 +1,10 @@
 // Configuration shared by the processes of distributed mode (one service per process), from
 // PARLEY_* environment variables. Invalid values stop the process at start with a clear message.
+import { maxWindow } from "../gateway/window.ts";
 import type { LinkingSettings } from "../identity/linking.ts";
 import { linkingFromEnv } from "../identity/linking-config.ts";
 import { type PresenceConfig, presenceConfigFromEnv } from "../presence/config.ts";
+import { oneOf, port, positiveWholeNumber, wholeNumber } from "../shared/env-settings.ts";
 import type { LogLevel } from "../shared/logger.ts";
 
 export interface ServiceConfig {
@@ -30,14 +32,6 @@ export interface ServiceConfig {
   presence: PresenceConfig;
 }
 
-function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === "") return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value)) throw new Error(`${name} must be an integer, got "${raw}"`);
-  return value;
-}
-
 function secret(env: NodeJS.ProcessEnv): Uint8Array {
   const raw = env.PARLEY_TOKEN_SECRET;
   if (!raw) throw new Error("PARLEY_TOKEN_SECRET is required in distributed mode (base64 of at least 32 random bytes)");
@@ -47,20 +41,18 @@ function secret(env: NodeJS.ProcessEnv): Uint8Array {
 }
 
 export function serviceConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ServiceConfig {
-  const level = env.PARLEY_LOG_LEVEL || "info";
-  if (!["debug", "info", "warn", "error"].includes(level)) throw new Error(`PARLEY_LOG_LEVEL must be debug, info, warn or error`);
   return {
     host: env.PARLEY_HOST || "127.0.0.1",
-    port: int(env, "PARLEY_PORT", 0),
-    metricsPort: int(env, "PARLEY_METRICS_PORT", -1),
-    logLevel: level as LogLevel,
+    port: port(env, "PARLEY_PORT", 0),
+    metricsPort: port(env, "PARLEY_METRICS_PORT", -1, true),
+    logLevel: oneOf<LogLevel>(env, "PARLEY_LOG_LEVEL", ["debug", "info", "warn", "error"], "info"),
     tokenSecret: secret(env),
-    accessTokenTtlMs: int(env, "PARLEY_ACCESS_TOKEN_TTL_MS", 15 * 60_000),
-    codeTtlMs: int(env, "PARLEY_CODE_TTL_MS", 5 * 60_000),
-    heartbeatIntervalMs: int(env, "PARLEY_HEARTBEAT_MS", 30_000),
-    deliveredLingerMs: int(env, "PARLEY_DELIVERED_LINGER_MS", 100),
-    window: int(env, "PARLEY_WINDOW", 256),
-    drainTimeoutMs: int(env, "PARLEY_DRAIN_TIMEOUT_MS", 5_000),
+    accessTokenTtlMs: positiveWholeNumber(env, "PARLEY_ACCESS_TOKEN_TTL_MS", 15 * 60_000),
+    codeTtlMs: positiveWholeNumber(env, "PARLEY_CODE_TTL_MS", 5 * 60_000),
+    heartbeatIntervalMs: positiveWholeNumber(env, "PARLEY_HEARTBEAT_MS", 30_000),
+    deliveredLingerMs: wholeNumber(env, "PARLEY_DELIVERED_LINGER_MS", 100),
+    window: wholeNumber(env, "PARLEY_WINDOW", 256, { min: 1, max: maxWindow }),
+    drainTimeoutMs: wholeNumber(env, "PARLEY_DRAIN_TIMEOUT_MS", 5_000),
     messagingUrls: (env.PARLEY_MESSAGING_URLS ?? "").split(",").filter((u) => u !== ""),
     gatewayId: env.PARLEY_GATEWAY_ID || undefined,
     linking: linkingFromEnv(env),
