@@ -23,4 +23,5 @@ COPY scripts/kafka-topics.ts ./scripts/kafka-topics.ts
 # The base image's unprivileged user (uid 1000), numeric so runAsNonRoot can verify it.
 USER 1000:1000
 EXPOSE 50051 9464
-CMD ["node", "services/all-in-one/main.ts"]
+# --max-semi-space-size: see services/runtime/node-flags.ts (processes that hold device streams).
+CMD ["node", "--max-semi-space-size=8", "services/all-in-one/main.ts"]

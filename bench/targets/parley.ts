@@ -1,7 +1,7 @@
-// The embedded default under test: `node services/all-in-one/main.ts` in its own process, on a
-// fresh copy of the seeded data directory, with its production defaults except ports (free ones)
-// and the seed's token lifetime. --cpu-prof makes it write a .cpuprofile when it stops.
-import { rmSync } from "node:fs";
+// The embedded default under test: `node services/all-in-one/main.ts` in its own process, with the
+// node flags of `npm start`, on a fresh copy of the seeded data directory, with its production
+// defaults except ports (free ones) and the seed's token lifetime. --cpu-prof makes it write a .cpuprofile when it stops.
+import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
@@ -11,7 +11,7 @@ import { MessagingService } from "../../gen/parley/v1/messaging_pb.js";
 import { stopChild } from "../core/processes.ts";
 import { metricsHeap } from "./metrics.ts";
 import { embeddedSeed, seedEnv } from "./seed.ts";
-import { spawnServer } from "./spawn-server.ts";
+import { serverRoot, spawnServer } from "./spawn-server.ts";
 import type { Account, Target } from "./target.ts";
 
 export interface ServerOptions {
@@ -33,6 +33,16 @@ export function profilingFlags(options: ServerOptions): string[] {
   return flags;
 }
 
+/**
+ * The node flags `npm start` gives the server (the `start` script of the server's package.json),
+ * so the bench runs it as users do, and a --server-rev run as that revision did.
+ */
+function startFlags(): string[] {
+  const manifest = JSON.parse(readFileSync(join(serverRoot(), "package.json"), "utf8")) as { scripts?: { start?: string } };
+  const words = (manifest.scripts?.start ?? "").split(/\s+/);
+  return words.slice(1, words.indexOf("services/all-in-one/main.ts")).filter((word) => word.startsWith("--"));
+}
+
 /** Starts the embedded server with `accountsNeeded` signed-in devices available. */
 export async function startParley(accountsNeeded: number, options: ServerOptions): Promise<Target> {
   const seed = await embeddedSeed(accountsNeeded);
@@ -40,7 +50,7 @@ export async function startParley(accountsNeeded: number, options: ServerOptions
     name: `parley-${options.name}`,
     entry: "services/all-in-one/main.ts",
     env: { ...seedEnv(seed.dataDir), ...options.env },
-    nodeFlags: profilingFlags(options),
+    nodeFlags: [...startFlags(), ...profilingFlags(options)],
   });
   const url = `http://127.0.0.1:${server.listening.port}`;
   const transport = createGrpcTransport({ baseUrl: url });

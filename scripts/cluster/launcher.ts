@@ -3,6 +3,7 @@
 // `npm run cluster` and by the engine suite, which kills and restarts processes through it.
 import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { streamHolderNodeFlags } from "../../services/runtime/node-flags.ts";
 import { spawnLogged } from "./spawn-logged.ts";
 
 export type Role = "identity" | "messaging" | "gateway" | "fanout" | "push";
@@ -64,7 +65,11 @@ export class Cluster {
       `services/${role}/main.ts`,
       // The instance name tells spans of the two gateways apart in a trace.
       { ...this.env, OTEL_RESOURCE_ATTRIBUTES: `service.instance.id=${name}`, ...extraEnv },
-      { onLog: (entry) => this.#onLog?.(name, entry), supervised: true },
+      {
+        onLog: (entry) => this.#onLog?.(name, entry),
+        supervised: true,
+        nodeFlags: role === "gateway" ? streamHolderNodeFlags : [],
+      },
     );
     const url = listening.url as string;
     const metricsPort = (listening.metricsPort as number | undefined) ?? -1;

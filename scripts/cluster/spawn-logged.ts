@@ -1,4 +1,4 @@
-// Starts one Parley process (`node <entry>`) and reads its structured log: every line is kept,
+// Starts one Parley process (`node [flags] <entry>`) and reads its structured log: every line is kept,
 // and the start resolves with the "parley listening" entry (or fails with the stderr tail).
 import { type ChildProcess, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
@@ -19,9 +19,9 @@ const root = new URL("../../", import.meta.url).pathname;
 export async function spawnLogged(
   entry: string,
   env: Record<string, string>,
-  options: { onLog?: (entry: LogEntry) => void; supervised?: boolean } = {},
+  options: { onLog?: (entry: LogEntry) => void; supervised?: boolean; nodeFlags?: readonly string[] } = {},
 ): Promise<LoggedProcess> {
-  const child = spawn(process.execPath, [entry], {
+  const child = spawn(process.execPath, [...(options.nodeFlags ?? []), entry], {
     cwd: root,
     env: { ...process.env, ...env },
     // A supervised child keeps stdin open and leaves when it closes (see services/runtime/lifecycle.ts).
