@@ -54,6 +54,7 @@ async function idleOn(transport: Transport, ctx: BenchContext): Promise<Scenario
       const devices = deviceSpecs(target, await target.accounts(max), transport);
       const base = await settledMemory(target, idle.settleMs, ctx.profile.budget.quietMaxMs);
       let open = 0;
+      let previous: { sessions: number; rss: number } | undefined;
       for (const level of levels) {
         const batch = devices.slice(open, level);
         const opened = await openAll(pool, batch, {
@@ -95,6 +96,20 @@ async function idleOn(transport: Transport, ctx: BenchContext): Promise<Scenario
             "not GC-forced",
           ),
         );
+        // The slope between levels leaves out what the process grows once, whatever the count
+        // (V8's young generation filling up during the first burst, caches warming).
+        if (previous) {
+          result.figures.push(
+            figure(
+              `RSS per session added from ${previous.sessions} to ${sessions} sessions`,
+              kb((memory.rss - previous.rss) / (sessions - previous.sessions)),
+              "KB",
+              undefined,
+              "the marginal cost; not judged",
+            ),
+          );
+        }
+        previous = { sessions, rss: memory.rss };
         if (level === idle.heartbeatSessions) {
           await new Promise((r) => setTimeout(r, Math.max(0, openedAt + heartbeatMs - performance.now())));
           result.figures.push(await heartbeatCost(target, pool, idle.heartbeatWindowMs, level));
