@@ -5,8 +5,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { ConversationEventSchema, ReceiptUpdateSchema } from "../gen/parley/v1/events_pb.js";
-import { ConnectResponseSchema } from "../gen/parley/v1/session_pb.js";
-import { encodeGrpcMessage, encodeResponse } from "../services/gateway/frame-encoding.ts";
+import { type ConnectResponse, ConnectResponseSchema } from "../gen/parley/v1/session_pb.js";
+import { encodeGrpcMessage, encodeGrpcMessages, encodeResponse } from "../services/gateway/frame-encoding.ts";
 import { Outbox } from "../services/gateway/outbox.ts";
 
 test("event frames for several devices share the event bytes and equal the generic encoding", () => {
@@ -53,6 +53,31 @@ test("receipt frames share the update's bytes and equal the generic encoding", (
   }
   const empty = create(ConnectResponseSchema, { frame: { case: "receipt", value: create(ReceiptUpdateSchema) } });
   assert.deepEqual(encodeResponse(empty), toBinary(ConnectResponseSchema, empty));
+});
+
+test("a turn's frames in one buffer are each frame's gRPC message, back to back", () => {
+  const event = create(ConversationEventSchema, { conversationId: "c", sequence: 4n, senderUserId: "u", eventId: "e" });
+  const big = create(ConversationEventSchema, {
+    conversationId: "c",
+    sequence: 5n,
+    body: { case: "message", value: { content: { kind: { case: "text", value: { body: "y".repeat(70_000) } } } } },
+  });
+  const frames: ConnectResponse[] = [
+    create(ConnectResponseSchema, { frame: { case: "event", value: { deliveryId: 1n, event } } }),
+    create(ConnectResponseSchema, { frame: { case: "heartbeat", value: { nonce: 3n, echo: true } } }),
+    create(ConnectResponseSchema, {
+      frame: { case: "receipt", value: create(ReceiptUpdateSchema, { conversationId: "c", readThrough: 4n }) },
+    }),
+    create(ConnectResponseSchema, { frame: { case: "event", value: { deliveryId: 2n ** 60n, event } } }),
+    create(ConnectResponseSchema, { frame: { case: "event", value: { deliveryId: 300n, event: big } } }),
+  ];
+  const expected = Buffer.concat(frames.map((frame) => grpcMessage(toBinary(ConnectResponseSchema, frame))));
+  assert.deepEqual(Buffer.from(encodeGrpcMessages(frames)), expected);
+  assert.deepEqual(
+    Buffer.from(encodeGrpcMessages(frames.slice(1, 2))),
+    Buffer.from(encodeGrpcMessage(frames[1] as ConnectResponse)),
+  );
+  assert.equal(encodeGrpcMessages([]).byteLength, 0);
 });
 
 /** What a gRPC peer expects: flag 0, big-endian length, the message. */

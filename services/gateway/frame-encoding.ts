@@ -3,9 +3,9 @@
 // delivery id around them (ConnectResponse.event = 3 { delivery_id = 1, event = 2 }), written by
 // hand into one buffer. A receipt update goes to every member's devices the same way: encoded once,
 // framed per device (ConnectResponse.receipt = 4). A gRPC message gets its 5-byte prefix in the
-// same buffer, with no copy.
+// same buffer, and a turn's frames for one stream share one buffer, with no copy.
 import { toBinary } from "@bufbuild/protobuf";
-import { type ReceiptUpdate, ReceiptUpdateSchema } from "../../gen/parley/v1/events_pb.js";
+import { ReceiptUpdateSchema } from "../../gen/parley/v1/events_pb.js";
 import { type ConnectResponse, ConnectResponseSchema } from "../../gen/parley/v1/session_pb.js";
 import { encodedOnce, eventBytes } from "../shared/event-bytes.ts";
 
@@ -16,59 +16,117 @@ const largestHandEncodedId = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** One frame's protobuf bytes (a WebSocket message). */
 export function encodeResponse(response: ConnectResponse): Uint8Array {
-  return encodeAfter(response, 0);
+  const size = handEncodedSize(response);
+  if (size < 0) return toBinary(ConnectResponseSchema, response);
+  const out = frameBuffer(size);
+  writeHandEncoded(out, 0, response);
+  return out;
 }
 
 /** One frame as an uncompressed gRPC message: flag byte, big-endian length, protobuf bytes. */
 export function encodeGrpcMessage(response: ConnectResponse): Uint8Array {
-  const message = encodeAfter(response, grpcPrefixBytes);
-  message[0] = 0; // not compressed (the buffer is not zeroed)
-  new DataView(message.buffer, message.byteOffset, grpcPrefixBytes).setUint32(1, message.byteLength - grpcPrefixBytes);
-  return message;
+  const size = handEncodedSize(response);
+  const bytes = size < 0 ? toBinary(ConnectResponseSchema, response) : undefined;
+  const length = bytes ? bytes.byteLength : size;
+  const out = frameBuffer(grpcPrefixBytes + length);
+  if (bytes) out.set(bytes, grpcPrefixBytes);
+  else writeHandEncoded(out, grpcPrefixBytes, response);
+  writeGrpcPrefix(out, 0, length);
+  return out;
 }
 
-/** The frame's bytes after `offset` bytes left for the caller to fill. */
-function encodeAfter(response: ConnectResponse, offset: number): Uint8Array {
-  const frame = response.frame;
-  if (frame.case === "receipt" && !response.$unknown) return receiptAfter(frame.value, offset);
-  if (
-    frame.case !== "event" ||
-    !frame.value.event ||
-    response.$unknown ||
-    frame.value.$unknown ||
-    frame.value.deliveryId > largestHandEncodedId
-  ) {
-    const bytes = toBinary(ConnectResponseSchema, response);
-    if (offset === 0) return bytes;
-    const out = frameBuffer(offset + bytes.byteLength);
-    out.set(bytes, offset);
-    return out;
+/**
+ * Frames as back-to-back gRPC messages in one buffer, for one write: each frame is written
+ * straight into its place, with no buffer of its own and no copy to join them.
+ */
+export function encodeGrpcMessages(responses: readonly ConnectResponse[]): Uint8Array {
+  // Frames the hand encoder does not cover are encoded first, to learn their size.
+  let generic: (Uint8Array | undefined)[] | undefined;
+  let total = 0;
+  for (let i = 0; i < responses.length; i++) {
+    const response = responses[i] as ConnectResponse;
+    let size = handEncodedSize(response);
+    if (size < 0) {
+      generic ??= [];
+      const bytes = toBinary(ConnectResponseSchema, response);
+      generic[i] = bytes;
+      size = bytes.byteLength;
+    }
+    total += grpcPrefixBytes + size;
   }
+  const out = frameBuffer(total);
+  let at = 0;
+  for (let i = 0; i < responses.length; i++) {
+    const start = at;
+    at += grpcPrefixBytes;
+    const bytes = generic?.[i];
+    if (bytes) {
+      out.set(bytes, at);
+      at += bytes.byteLength;
+    } else {
+      at = writeHandEncoded(out, at, responses[i] as ConnectResponse);
+    }
+    writeGrpcPrefix(out, start, at - start - grpcPrefixBytes);
+  }
+  return out;
+}
+
+/** Flag byte 0 (not compressed; the buffer is not zeroed) and the big-endian length. */
+function writeGrpcPrefix(out: Uint8Array, at: number, length: number): void {
+  out[at] = 0;
+  out[at + 1] = length >>> 24;
+  out[at + 2] = (length >>> 16) & 0xff;
+  out[at + 3] = (length >>> 8) & 0xff;
+  out[at + 4] = length & 0xff;
+}
+
+/** The size of a frame the hand encoder writes, or -1 for one it leaves to protobuf-es. */
+function handEncodedSize(response: ConnectResponse): number {
+  const frame = response.frame;
+  if (response.$unknown) return -1;
+  if (frame.case === "receipt") return fieldSize(receiptBytes(frame.value).byteLength);
+  if (frame.case !== "event" || !frame.value.event || frame.value.$unknown || frame.value.deliveryId > largestHandEncodedId) {
+    return -1;
+  }
+  return fieldSize(deliveryInnerSize(Number(frame.value.deliveryId), eventBytes(frame.value.event).byteLength));
+}
+
+/**
+ * Writes a frame `handEncodedSize` accepted at `at`; returns where it ends. An event is
+ * ConnectResponse.event = 3 { delivery_id = 1, event = 2 } around the event's shared bytes, a
+ * receipt ConnectResponse.receipt = 4 around the update's.
+ */
+function writeHandEncoded(out: Uint8Array, at: number, response: ConnectResponse): number {
+  const frame = response.frame;
+  if (frame.case === "receipt") return writeBytesField(out, at, (4 << 3) | 2, receiptBytes(frame.value));
+  if (frame.case !== "event" || !frame.value.event) throw new Error("not a hand-encoded frame");
   const encodedEvent = eventBytes(frame.value.event);
   const deliveryId = Number(frame.value.deliveryId);
-  const inner =
-    (deliveryId === 0 ? 0 : 1 + varintSize(deliveryId)) + 1 + varintSize(encodedEvent.byteLength) + encodedEvent.byteLength;
-  const out = frameBuffer(offset + 1 + varintSize(inner) + inner);
-  let at = offset;
-  out[at++] = (3 << 3) | 2; // ConnectResponse.event, length-delimited
-  at = writeVarint(out, at, inner);
+  let i = at;
+  out[i++] = (3 << 3) | 2; // ConnectResponse.event, length-delimited
+  i = writeVarint(out, i, deliveryInnerSize(deliveryId, encodedEvent.byteLength));
   if (deliveryId !== 0) {
-    out[at++] = 1 << 3; // EventDelivery.delivery_id, varint
-    at = writeVarint(out, at, deliveryId);
+    out[i++] = 1 << 3; // EventDelivery.delivery_id, varint
+    i = writeVarint(out, i, deliveryId);
   }
-  out[at++] = (2 << 3) | 2; // EventDelivery.event, length-delimited
-  at = writeVarint(out, at, encodedEvent.byteLength);
-  out.set(encodedEvent, at);
-  return out;
+  return writeBytesField(out, i, (2 << 3) | 2, encodedEvent); // EventDelivery.event
 }
 
-/** ConnectResponse.receipt = 4 around the update's shared bytes. */
-function receiptAfter(receipt: ReceiptUpdate, offset: number): Uint8Array {
-  const bytes = receiptBytes(receipt);
-  const out = frameBuffer(offset + 1 + varintSize(bytes.byteLength) + bytes.byteLength);
-  out[offset] = (4 << 3) | 2; // ConnectResponse.receipt, length-delimited
-  out.set(bytes, writeVarint(out, offset + 1, bytes.byteLength));
-  return out;
+/** EventDelivery's size: delivery_id (omitted when 0) and the event field. */
+function deliveryInnerSize(deliveryId: number, eventLength: number): number {
+  return (deliveryId === 0 ? 0 : 1 + varintSize(deliveryId)) + fieldSize(eventLength);
+}
+
+/** A length-delimited field with a one-byte tag: tag, length, bytes. */
+function fieldSize(length: number): number {
+  return 1 + varintSize(length) + length;
+}
+
+function writeBytesField(out: Uint8Array, at: number, tag: number, bytes: Uint8Array): number {
+  out[at] = tag;
+  const i = writeVarint(out, at + 1, bytes.byteLength);
+  out.set(bytes, i);
+  return i + bytes.byteLength;
 }
 
 /**

@@ -17,7 +17,7 @@ import { type ErrorCounter, publishError } from "../../shared/error-interceptor.
 import { parleyError } from "../../shared/errors.ts";
 import type { Logger } from "../../shared/logger.ts";
 import type { DirectRoute } from "../../shared/serve.ts";
-import { encodeGrpcMessage } from "../frame-encoding.ts";
+import { encodeGrpcMessage, encodeGrpcMessages } from "../frame-encoding.ts";
 import { InboundFrames } from "../inbound-frames.ts";
 import type { SessionOpener } from "../session-opener.ts";
 import { GrpcMessageReader } from "./framing.ts";
@@ -139,7 +139,7 @@ function write(res: Http2ServerResponse, stream: StreamState, response: ConnectR
 
 /** Writes several responses with one write: their gRPC messages back to back in one buffer. */
 function writeAll(res: Http2ServerResponse, stream: StreamState, responses: ConnectResponse[]): boolean {
-  return !takesFrames(res, stream) || res.write(Buffer.concat(responses.map(encodeGrpcMessage)));
+  return !takesFrames(res, stream) || res.write(encodeGrpcMessages(responses));
 }
 
 /** Whether the stream still takes frames; the response headers go out before its first. */
