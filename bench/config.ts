@@ -79,9 +79,10 @@ const quick: Profile = {
     factor: 2,
     relayMaxRate: 1_024,
   },
-  // Heartbeats are spread evenly over the interval (1 s slots), so 20 s sees two thirds of the
-  // devices beat once: the rate of a whole interval, in a shorter window.
-  idle: { levels: [5_000, 10_000], settleMs: 2_000, heartbeatSessions: 10_000, heartbeatWindowMs: 20_000 },
+  // One whole heartbeat interval (30 s): every device beats once and the server's once-an-interval
+  // sweep (presence and route refresh, liveness checks) runs once. A 20 s window held the sweep in
+  // two of three readings, which made single readings differ by more than the code did.
+  idle: { levels: [5_000, 10_000], settleMs: 2_000, heartbeatSessions: 10_000, heartbeatWindowMs: 30_000 },
   storm: { devices: 10_000, pairs: 1_000, spreadMs: 10_000, timeoutMs: 60_000 },
   catchUp: { conversations: 100, perConversation: 100, repeats: 2 },
   engines: { oneToOneRate: 1_000, sustainMs: 10_000, groupSizes: [250], groupRate: 4 },
