@@ -49,7 +49,11 @@ export interface Profile {
   /** pairs: devices in direct conversations that get one message while away; the rest have none. */
   storm: { devices: number; pairs: number; spreadMs: number; timeoutMs: number };
   catchUp: { conversations: number; perConversation: number; repeats: number };
-  engines: { oneToOneRate: number; sustainMs: number; groupSizes: number[]; groupRate: number };
+  /**
+   * oneToOneStartRate below oneToOneRate climbs a doubling ladder to it, so a cluster that cannot
+   * take the target rate still reports the rate it does sustain.
+   */
+  engines: { oneToOneRate: number; oneToOneStartRate: number; sustainMs: number; groupSizes: number[]; groupRate: number };
 }
 
 const quick: Profile = {
@@ -85,7 +89,7 @@ const quick: Profile = {
   idle: { levels: [5_000, 10_000], settleMs: 2_000, heartbeatSessions: 10_000, heartbeatWindowMs: 30_000 },
   storm: { devices: 10_000, pairs: 1_000, spreadMs: 10_000, timeoutMs: 60_000 },
   catchUp: { conversations: 100, perConversation: 100, repeats: 2 },
-  engines: { oneToOneRate: 1_000, sustainMs: 10_000, groupSizes: [250], groupRate: 4 },
+  engines: { oneToOneRate: 1_000, oneToOneStartRate: 1_000, sustainMs: 10_000, groupSizes: [250], groupRate: 4 },
 };
 
 const full: Profile = {
@@ -110,7 +114,8 @@ const full: Profile = {
   idle: { levels: [5_000, 10_000, 19_000], settleMs: 10_000, heartbeatSessions: 10_000, heartbeatWindowMs: 120_000 },
   storm: { devices: 10_000, pairs: 5_000, spreadMs: 10_000, timeoutMs: 120_000 },
   catchUp: { conversations: 100, perConversation: 100, repeats: 5 },
-  engines: { oneToOneRate: 1_000, sustainMs: 60_000, groupSizes: [250, 1000], groupRate: 4 },
+  // 31.25 doubles to exactly 1,000 in five steps.
+  engines: { oneToOneRate: 1_000, oneToOneStartRate: 31.25, sustainMs: 60_000, groupSizes: [250, 1000], groupRate: 4 },
 };
 
 export const profiles = { quick, full };
