@@ -40,7 +40,10 @@ export function profilingFlags(options: ServerOptions): string[] {
 function startFlags(): string[] {
   const manifest = JSON.parse(readFileSync(join(serverRoot(), "package.json"), "utf8")) as { scripts?: { start?: string } };
   const words = (manifest.scripts?.start ?? "").split(/\s+/);
-  return words.slice(1, words.indexOf("services/all-in-one/main.ts")).filter((word) => word.startsWith("--"));
+  const entry = words.indexOf("services/all-in-one/main.ts");
+  if (words[0] !== "node" || entry < 0)
+    throw new Error(`npm start is not "node [flags] services/all-in-one/main.ts": ${words.join(" ")}`);
+  return words.slice(1, entry).filter((word) => word.startsWith("--"));
 }
 
 /** Starts the embedded server with `accountsNeeded` signed-in devices available. */
