@@ -25,14 +25,7 @@ export function encodeResponse(response: ConnectResponse): Uint8Array {
 
 /** One frame as an uncompressed gRPC message: flag byte, big-endian length, protobuf bytes. */
 export function encodeGrpcMessage(response: ConnectResponse): Uint8Array {
-  const size = handEncodedSize(response);
-  const bytes = size < 0 ? toBinary(ConnectResponseSchema, response) : undefined;
-  const length = bytes ? bytes.byteLength : size;
-  const out = frameBuffer(grpcPrefixBytes + length);
-  if (bytes) out.set(bytes, grpcPrefixBytes);
-  else writeHandEncoded(out, grpcPrefixBytes, response);
-  writeGrpcPrefix(out, 0, length);
-  return out;
+  return encodeGrpcMessages([response]);
 }
 
 /**
