@@ -28,15 +28,26 @@ export interface SessionSettings {
   /**
    * After recording a device's delivered position, wait this long (up to half as long again, at
    * random) before the next write: a device in a busy conversation then costs one write per
-   * linger, not one per event. 0 writes as acks come.
+   * linger, not one per event. Acks of the device's own user's events wait ownAckDelayFactor
+   * times as long (see #ack). 0 writes as acks come.
    */
   deliveredLingerMs: number;
 }
+
+/**
+ * An ack of events the device's own user sent waits this many lingers (2 s at the default 100
+ * ms): nobody waits for you to receive your own message, and the next ack of someone else's
+ * event in that conversation covers it. That halves the delivered writes, receipts and receipt
+ * deliveries of a conversation where both sides talk.
+ */
+export const ownAckDelayFactor = 20;
 
 interface Unacked {
   deliveryId: bigint;
   conversationId: string;
   sequence: bigint;
+  /** Sent by the device's own user (this device or another of theirs). */
+  own: boolean;
 }
 
 export class DeviceSession {
@@ -62,6 +73,9 @@ export class DeviceSession {
   #roomWaiters: (() => void)[] | undefined;
   /** Acked sequences not yet recorded as delivered; coalesced while a write is in flight. */
   #deliveredPending: Map<string, bigint> | undefined;
+  /** Acked positions reached by the user's own events only, written after a longer wait. */
+  #ownPending: Map<string, bigint> | undefined;
+  #ownTimer: NodeJS.Timeout | undefined;
   #flushingDelivered = false;
   #lingering: NodeJS.Timeout | undefined;
   #deliveredWrite: Promise<void> | undefined;
@@ -244,6 +258,7 @@ export class DeviceSession {
     this.outbox.close();
     this.#releaseRoomWaiters();
     // Acks that were waiting out the linger are still recorded.
+    this.#releaseOwnAcks();
     if (this.#lingering) this.#endLinger();
   }
 
@@ -251,7 +266,12 @@ export class DeviceSession {
     const sent = this.#sent?.get(event.conversationId);
     if (sent !== undefined && event.sequence <= sent) return false;
     const deliveryId = this.#nextDeliveryId++;
-    this.#unacked.push({ deliveryId, conversationId: event.conversationId, sequence: event.sequence });
+    this.#unacked.push({
+      deliveryId,
+      conversationId: event.conversationId,
+      sequence: event.sequence,
+      own: event.senderUserId === this.caller.userId,
+    });
     this.#sent ??= new Map();
     this.#sent.set(event.conversationId, event.sequence);
     this.outbox.pushEvent(deliveryId, event);
@@ -329,8 +349,20 @@ export class DeviceSession {
     }
     while (this.#unacked.length > 0 && (this.#unacked[0] as Unacked).deliveryId <= through) {
       const entry = this.#unacked.shift() as Unacked;
+      if (entry.own) {
+        this.#ownPending ??= new Map();
+        this.#ownPending.set(entry.conversationId, entry.sequence);
+        continue;
+      }
+      // Sequences rise with delivery order, so this position covers the conversation's own ones.
+      this.#ownPending?.delete(entry.conversationId);
       this.#deliveredPending ??= new Map();
       this.#deliveredPending.set(entry.conversationId, entry.sequence);
+    }
+    if (this.#ownPending?.size && !this.#ownTimer) {
+      const delay = this.#settings.deliveredLingerMs * ownAckDelayFactor;
+      if (delay > 0 && !this.#closed) this.#ownTimer = setTimeout(() => this.#releaseOwnAcks(), delay);
+      else this.#releaseOwnAcks();
     }
     this.#releaseRoomWaiters();
     this.#pump();
@@ -368,12 +400,29 @@ export class DeviceSession {
 
   /** Writes every acked position not yet recorded (frames are handled one at a time, so this ends). */
   async #settleDelivered(): Promise<void> {
+    this.#releaseOwnAcks();
     for (;;) {
       if (this.#lingering) this.#endLinger();
       const write = this.#deliveredWrite;
       if (!write) return;
       await write;
     }
+  }
+
+  /** Queues the positions of the user's own events with the other acks. */
+  #releaseOwnAcks(): void {
+    clearTimeout(this.#ownTimer);
+    this.#ownTimer = undefined;
+    const own = this.#ownPending;
+    this.#ownPending = undefined;
+    if (!own) return;
+    for (const [conversationId, sequence] of own) {
+      const queued = this.#deliveredPending?.get(conversationId);
+      if (queued !== undefined && queued >= sequence) continue;
+      this.#deliveredPending ??= new Map();
+      this.#deliveredPending.set(conversationId, sequence);
+    }
+    this.#flushDelivered();
   }
 
   #endLinger(): void {
