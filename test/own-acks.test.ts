@@ -75,7 +75,9 @@ test("the next ack of someone else's message covers your own: no receipt is made
   await sleep(lingerMs * 3);
   const reply = await sent(bobStream, conversationId, "answer");
   await eventually("bob sees alice's delivered tick for the reply", () =>
-    bobStream.receipts.some((r) => r.conversationId === conversationId && r.userId === alice.userId && r.deliveredThrough === reply),
+    bobStream.receipts.some(
+      (r) => r.conversationId === conversationId && r.userId === alice.userId && r.deliveredThrough === reply,
+    ),
   );
   // Past the own-message wait: the covered position must not come in late either.
   await sleep(ownDelayMs + 500);
