@@ -9,7 +9,8 @@ import { ownAckDelayFactor } from "../services/gateway/device-session.ts";
 import { textMessage } from "./helpers/chat.ts";
 import { eventually, eventuallyAsync, newPhone, type SignedIn, startTestParley, type TestParley } from "./helpers/parley.ts";
 
-const lingerMs = 100;
+const lingerMs = 10;
+// With this linger the own-message wait is 3 s: long enough to tell apart, short enough to wait out.
 const ownDelayMs = lingerMs * ownAckDelayFactor;
 let t: TestParley;
 before(async () => {
@@ -72,7 +73,7 @@ test("the next ack of someone else's message covers your own: no receipt is made
   const own = await sent(aliceStream, conversationId, "question");
   await eventually("alice's device has its own message", () => aliceStream.cursors.get(conversationId) === own);
   // Past the ordinary linger, so only the own-message wait can hold the ack back.
-  await sleep(lingerMs * 3);
+  await sleep(lingerMs * 50);
   const reply = await sent(bobStream, conversationId, "answer");
   await eventually("bob sees alice's delivered tick for the reply", () =>
     bobStream.receipts.some(

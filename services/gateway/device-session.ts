@@ -35,12 +35,14 @@ export interface SessionSettings {
 }
 
 /**
- * An ack of events the device's own user sent waits this many lingers (2 s at the default 100
- * ms): nobody waits for you to receive your own message, and the next ack of someone else's
- * event in that conversation covers it. That halves the delivered writes, receipts and receipt
- * deliveries of a conversation where both sides talk.
+ * An ack of events the device's own user sent waits this many lingers (30 s at the default 100
+ * ms), unless the stream closes or a read is marked first: nobody waits for you to receive your
+ * own message, and the next ack of someone else's event in that conversation covers it. That
+ * halves the delivered writes, receipts and receipt deliveries of a conversation where both
+ * sides talk. Meanwhile only the sender's own delivered tick and the device's stored cursor lag,
+ * and a stale stored cursor costs at most those events sent again (dropped by sequence).
  */
-export const ownAckDelayFactor = 20;
+export const ownAckDelayFactor = 300;
 
 interface Unacked {
   deliveryId: bigint;
