@@ -78,8 +78,9 @@ export interface Seat {
   member: MemberRecord;
   group: GroupState;
   /**
-   * The conversation's last sequence, when the store reads it with the seat at no extra cost
-   * (SQLite joins it in; on Cassandra it lives elsewhere and is left out).
+   * The conversation's last sequence: seats() always carries it (the acks it serves clamp to it);
+   * seat() when the store reads it at no extra cost (SQLite joins it in; on Cassandra it is a
+   * separate read, left out).
    */
   lastSequence?: bigint;
 }
@@ -184,26 +185,36 @@ export interface EventLog {
   readBefore(conversationId: string, before: bigint, limit: number): Promise<ConversationEvent[]>;
 }
 
+/** A member's watermarks as the caller just read them (with its seat). */
+export interface SeenWatermarks {
+  deliveredThrough: bigint;
+  readThrough: bigint;
+}
+
 export interface ReceiptStore {
   /**
    * Raises the device's cursor and the member's delivered watermark to `through` (never lowers
-   * them). Returns the member's watermarks and whether they changed.
+   * them). Returns the member's watermarks and whether they changed. `seen` is what the caller
+   * read with the member's seat; a store that would read the watermarks again may use it instead
+   * (watermarks only rise, so a stale `seen` at worst reports a change that is not one).
    */
   advanceDelivered(
     conversationId: string,
     userId: string,
     deviceId: string,
     through: bigint,
+    seen?: SeenWatermarks,
   ): Promise<{
     changed: boolean;
     deliveredThrough: bigint;
     readThrough: bigint;
   }>;
-  /** Raises the member's read watermark (and delivered with it). */
+  /** Raises the member's read watermark (and delivered with it). `seen` as for advanceDelivered. */
   advanceRead(
     conversationId: string,
     userId: string,
     through: bigint,
+    seen?: SeenWatermarks,
   ): Promise<{
     changed: boolean;
     deliveredThrough: bigint;

@@ -65,14 +65,16 @@ export function createReceipts(deps: ReceiptDeps) {
     if (kind === "delivered" && seat && seat.group.deletedAt !== null) return { changed: false, ...seat.member };
     // Anything else but a readable seat is refused by the reader check (NOT_FOUND, existence hidden).
     const { member } = seat && seat.group.deletedAt === null ? seat : await deps.access.reader(conversationId, caller.userId);
-    // The seat may carry the last sequence already (SQLite); otherwise it is one more read.
+    // seats() carries the last sequence; only the reader check's path reads it again.
     const lastSequence = seat?.lastSequence ?? (await deps.store.get(conversationId))?.lastSequence ?? 0n;
     const ceiling = visibleUpTo(member, lastSequence);
     const clamped = minOf(through, ceiling);
+    // The seat's watermarks spare the store a second read of the same row.
+    const seen = seat ? member : undefined;
     const result =
       kind === "read"
-        ? await deps.receipts.advanceRead(conversationId, caller.userId, clamped)
-        : await deps.receipts.advanceDelivered(conversationId, caller.userId, caller.deviceId, clamped);
+        ? await deps.receipts.advanceRead(conversationId, caller.userId, clamped, seen)
+        : await deps.receipts.advanceDelivered(conversationId, caller.userId, caller.deviceId, clamped, seen);
     if (result.changed) {
       await deps.bus.publish(
         "receipts",

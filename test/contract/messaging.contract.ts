@@ -748,6 +748,35 @@ export function receiptStoreContract(
       assert.equal((await a.conversations.membership(conv.conversationId, conv.bob))?.deliveredThrough, 7n);
     });
 
+    c.test("advance with the watermarks the caller read answers as without them", async (a) => {
+      const conv = await busyConversation(a);
+      await a.receipts.advanceDelivered(conv.conversationId, conv.bob, "bob-phone", 4n);
+      const seen = { deliveredThrough: 4n, readThrough: 0n };
+      assert.deepEqual(await a.receipts.advanceDelivered(conv.conversationId, conv.bob, "bob-phone", 2n, seen), {
+        changed: false,
+        deliveredThrough: 4n,
+        readThrough: 0n,
+      });
+      assert.deepEqual(await a.receipts.advanceDelivered(conv.conversationId, conv.bob, "bob-phone", 6n, seen), {
+        changed: true,
+        deliveredThrough: 6n,
+        readThrough: 0n,
+      });
+      assert.deepEqual(
+        await a.receipts.advanceRead(conv.conversationId, conv.bob, 5n, { deliveredThrough: 6n, readThrough: 0n }),
+        {
+          changed: true,
+          deliveredThrough: 6n,
+          readThrough: 5n,
+        },
+      );
+      assert.deepEqual(marks(await a.conversations.membership(conv.conversationId, conv.bob)), {
+        deliveredThrough: 6n,
+        readThrough: 5n,
+      });
+      assert.equal((await a.receipts.deviceCursors("bob-phone")).get(conv.conversationId), 6n);
+    });
+
     c.test("advanceRead raises read and delivered with it", async (a) => {
       const conv = await busyConversation(a);
       await a.receipts.advanceDelivered(conv.conversationId, conv.bob, "bob-phone", 3n);

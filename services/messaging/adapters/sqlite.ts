@@ -234,7 +234,10 @@ export class SqliteReceiptStore implements ReceiptStore {
     this.#commit = groupCommitFor(db);
   }
 
-  /** Every device's ack of every event lands here, so these share transactions (group commit). */
+  /**
+   * Every device's ack of every event lands here, so these share transactions (group commit). The
+   * caller's `seen` watermarks are not needed: the raise reads the row in its own statement.
+   */
   advanceDelivered(conversationId: string, userId: string, deviceId: string, through: bigint) {
     return this.#commit(() => {
       // The watermark's read comes first: a missing member throws before anything is written.

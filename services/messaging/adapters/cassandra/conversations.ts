@@ -206,17 +206,24 @@ export class CassandraConversationStore implements ConversationStore {
     return row && member ? { member, group: toGroupState(row) } : undefined;
   }
 
-  /** One partition read: the user ids are clustering keys, and every row carries the statics. */
+  /**
+   * One partition read (the user ids are clustering keys, and every row carries the statics) and,
+   * beside it, the head's point read for the last sequence the acks clamp to.
+   */
   async seats(conversationId: string, userIds: readonly string[]) {
     const seats = new Map<string, Seat>();
     if (userIds.length === 0) return seats;
-    const rows = await select(this.#client, "SELECT * FROM members WHERE conversation_id = ? AND user_id IN ?", [
-      conversationId,
-      [...new Set(userIds)],
+    const [rows, head] = await Promise.all([
+      select(this.#client, "SELECT * FROM members WHERE conversation_id = ? AND user_id IN ?", [
+        conversationId,
+        [...new Set(userIds)],
+      ]),
+      readHead(this.#client, conversationId),
     ]);
+    if (!head) return seats;
     for (const row of rows) {
       const member = toMember(row);
-      if (member) seats.set(member.userId, { member, group: toGroupState(row) });
+      if (member) seats.set(member.userId, { member, group: toGroupState(row), lastSequence: head.lastSequence });
     }
     return seats;
   }

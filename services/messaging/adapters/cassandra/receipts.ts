@@ -5,7 +5,7 @@
 import { maxOf } from "../../../shared/bigints.ts";
 import { conversationNotFound } from "../../../shared/errors.ts";
 import { type CassandraClient, select, selectOne, write } from "../../../storage/cassandra/client.ts";
-import type { ReceiptStore } from "../../ports.ts";
+import type { ReceiptStore, SeenWatermarks } from "../../ports.ts";
 
 export class CassandraReceiptStore implements ReceiptStore {
   readonly #client: CassandraClient;
@@ -18,8 +18,8 @@ export class CassandraReceiptStore implements ReceiptStore {
    * concurrent raise may already be higher, and two racing calls may both report a change. Both
    * are harmless: receipt updates are watermarks that clients and the outbox merge with max.
    */
-  async advanceDelivered(conversationId: string, userId: string, deviceId: string, through: bigint) {
-    const before = await this.#marks(conversationId, userId);
+  async advanceDelivered(conversationId: string, userId: string, deviceId: string, through: bigint, seen?: SeenWatermarks) {
+    const before = seen ?? (await this.#marks(conversationId, userId));
     const changed = through > before.deliveredThrough;
     await Promise.all([
       write(
@@ -38,8 +38,8 @@ export class CassandraReceiptStore implements ReceiptStore {
     return { changed, deliveredThrough: maxOf(before.deliveredThrough, through), readThrough: before.readThrough };
   }
 
-  async advanceRead(conversationId: string, userId: string, through: bigint) {
-    const before = await this.#marks(conversationId, userId);
+  async advanceRead(conversationId: string, userId: string, through: bigint, seen?: SeenWatermarks) {
+    const before = seen ?? (await this.#marks(conversationId, userId));
     const changed = through > before.readThrough || through > before.deliveredThrough;
     if (changed) {
       // Delivered rides along at the same timestamp: where it is already higher, that cell wins.
