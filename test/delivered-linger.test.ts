@@ -6,7 +6,8 @@ import { after, before, test } from "node:test";
 import { DeviceStream } from "../clients/node/device-stream.ts";
 import { bearer } from "../clients/node/transport.ts";
 import { textMessage } from "./helpers/chat.ts";
-import { eventually, eventuallyAsync, newPhone, type SignedIn, startTestParley, type TestParley } from "./helpers/parley.ts";
+import { deliveredOf, directChat } from "./helpers/direct-chat.ts";
+import { eventually, eventuallyAsync, type SignedIn, startTestParley, type TestParley } from "./helpers/parley.ts";
 
 const lingerMs = 3_000;
 let t: TestParley;
@@ -17,23 +18,8 @@ after(() => t.stop());
 
 const open = (who: SignedIn) => new DeviceStream(t.clients.session, { accessToken: who.accessToken });
 
-async function directChat() {
-  const [alice, bob] = await Promise.all([t.signIn(newPhone()), t.signIn(newPhone())]);
-  if (!alice || !bob) throw new Error("sign-in failed");
-  const direct = await t.clients.conversations.getOrCreateDirect(
-    { peerUserId: bob.userId },
-    { headers: bearer(alice.accessToken) },
-  );
-  return { alice, bob, conversationId: direct.conversation?.conversationId ?? "" };
-}
-
-const deliveredOf = async (viewer: SignedIn, conversationId: string, userId: string) => {
-  const view = await t.clients.conversations.getConversation({ conversationId }, { headers: bearer(viewer.accessToken) });
-  return view.conversation?.members.find((m) => m.userId === userId)?.deliveredThrough;
-};
-
 test("a burst of acks is recorded as the first one, then all of the rest together after the linger", async () => {
-  const { alice, bob, conversationId } = await directChat();
+  const { alice, bob, conversationId } = await directChat(t);
   const [aliceStream, bobStream] = [open(alice), open(bob)];
   await Promise.all([aliceStream.caughtUp, bobStream.caughtUp]);
   const sent: bigint[] = [];
@@ -52,13 +38,13 @@ test("a burst of acks is recorded as the first one, then all of the rest togethe
   const ticks = aliceStream.receipts.filter((r) => r.conversationId === conversationId && r.userId === bob.userId);
   assert.ok(ticks.length < sent.length / 2, `${ticks.length} delivered updates for ${sent.length} messages`);
   assert.ok(Date.now() - started >= lingerMs / 2, "the rest waited for the linger");
-  assert.equal(await deliveredOf(alice, conversationId, bob.userId), last);
+  assert.equal(await deliveredOf(t, alice, conversationId, bob.userId), last);
   aliceStream.close();
   bobStream.close();
 });
 
 test("acks still lingering when the stream closes are recorded at the close", async () => {
-  const { alice, bob, conversationId } = await directChat();
+  const { alice, bob, conversationId } = await directChat(t);
   const bobStream = open(bob);
   await bobStream.caughtUp;
   const headers = bearer(alice.accessToken);
@@ -71,6 +57,9 @@ test("acks still lingering when the stream closes are recorded at the close", as
   await new Promise((r) => setTimeout(r, 100));
   bobStream.close();
   const closedAt = Date.now();
-  await eventuallyAsync("bob's last ack recorded", async () => (await deliveredOf(alice, conversationId, bob.userId)) === last);
+  await eventuallyAsync(
+    "bob's last ack recorded",
+    async () => (await deliveredOf(t, alice, conversationId, bob.userId)) === last,
+  );
   assert.ok(Date.now() - closedAt < lingerMs / 2, "recorded at the close, not after the linger");
 });

@@ -4,10 +4,10 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { DeviceStream } from "../clients/node/device-stream.ts";
-import { bearer } from "../clients/node/transport.ts";
 import { ownAckDelayFactor } from "../services/gateway/device-session.ts";
 import { textMessage } from "./helpers/chat.ts";
-import { eventually, eventuallyAsync, newPhone, type SignedIn, startTestParley, type TestParley } from "./helpers/parley.ts";
+import { deliveredOf, directChat } from "./helpers/direct-chat.ts";
+import { eventually, eventuallyAsync, type SignedIn, startTestParley, type TestParley } from "./helpers/parley.ts";
 
 const lingerMs = 10;
 // With this linger the own-message wait is 3 s: long enough to tell apart, short enough to wait out.
@@ -21,21 +21,6 @@ after(() => t.stop());
 const open = (who: SignedIn) => new DeviceStream(t.clients.session, { accessToken: who.accessToken });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function directChat() {
-  const [alice, bob] = await Promise.all([t.signIn(newPhone()), t.signIn(newPhone())]);
-  if (!alice || !bob) throw new Error("sign-in failed");
-  const direct = await t.clients.conversations.getOrCreateDirect(
-    { peerUserId: bob.userId },
-    { headers: bearer(alice.accessToken) },
-  );
-  return { alice, bob, conversationId: direct.conversation?.conversationId ?? "" };
-}
-
-const deliveredOf = async (viewer: SignedIn, conversationId: string, userId: string) => {
-  const view = await t.clients.conversations.getConversation({ conversationId }, { headers: bearer(viewer.accessToken) });
-  return view.conversation?.members.find((m) => m.userId === userId)?.deliveredThrough ?? 0n;
-};
-
 async function sent(stream: DeviceStream, conversationId: string, body: string): Promise<bigint> {
   const result = await stream.send(textMessage(conversationId, body));
   if (result.outcome.case !== "sent") throw new Error(`send failed: ${JSON.stringify(result.outcome)}`);
@@ -44,7 +29,7 @@ async function sent(stream: DeviceStream, conversationId: string, body: string):
 
 test("an ack of your own message waits, then is recorded; someone else's message is recorded at once", async () => {
   assert.ok(ownDelayMs >= 1_000, "the test needs a wait it can tell apart from the linger");
-  const { alice, bob, conversationId } = await directChat();
+  const { alice, bob, conversationId } = await directChat(t);
   const [aliceStream, bobStream] = [open(alice), open(bob)];
   await Promise.all([aliceStream.caughtUp, bobStream.caughtUp]);
 
@@ -52,21 +37,21 @@ test("an ack of your own message waits, then is recorded; someone else's message
   await eventually("alice's device has its own message", () => aliceStream.cursors.get(conversationId) === own);
   const ackedAt = Date.now();
   await sleep(ownDelayMs / 2);
-  assert.ok((await deliveredOf(bob, conversationId, alice.userId)) < own, "not recorded within half the wait");
-  await eventuallyAsync("recorded after the wait", async () => (await deliveredOf(bob, conversationId, alice.userId)) === own);
+  assert.ok((await deliveredOf(t, bob, conversationId, alice.userId)) < own, "not recorded within half the wait");
+  await eventuallyAsync("recorded after the wait", async () => (await deliveredOf(t, bob, conversationId, alice.userId)) === own);
   assert.ok(Date.now() - ackedAt >= ownDelayMs / 2);
 
   const theirs = await sent(bobStream, conversationId, "yours");
   await eventually("alice's device has bob's message", () => aliceStream.cursors.get(conversationId) === theirs);
   const receivedAt = Date.now();
-  await eventuallyAsync("recorded", async () => (await deliveredOf(bob, conversationId, alice.userId)) === theirs);
+  await eventuallyAsync("recorded", async () => (await deliveredOf(t, bob, conversationId, alice.userId)) === theirs);
   assert.ok(Date.now() - receivedAt < ownDelayMs / 2, "someone else's message is not held for the own-message wait");
   aliceStream.close();
   bobStream.close();
 });
 
 test("the next ack of someone else's message covers your own: no receipt is made for it", async () => {
-  const { alice, bob, conversationId } = await directChat();
+  const { alice, bob, conversationId } = await directChat(t);
   const [aliceStream, bobStream] = [open(alice), open(bob)];
   await Promise.all([aliceStream.caughtUp, bobStream.caughtUp]);
 
@@ -88,13 +73,13 @@ test("the next ack of someone else's message covers your own: no receipt is made
     [],
     "alice's receipt of her own message was never sent",
   );
-  assert.equal(await deliveredOf(bob, conversationId, alice.userId), reply);
+  assert.equal(await deliveredOf(t, bob, conversationId, alice.userId), reply);
   aliceStream.close();
   bobStream.close();
 });
 
 test("acks of your own messages are recorded at once when the stream closes", async () => {
-  const { alice, bob, conversationId } = await directChat();
+  const { alice, bob, conversationId } = await directChat(t);
   const aliceStream = open(alice);
   await aliceStream.caughtUp;
   const own = await sent(aliceStream, conversationId, "bye");
@@ -102,6 +87,6 @@ test("acks of your own messages are recorded at once when the stream closes", as
   await sleep(100);
   aliceStream.close();
   const closedAt = Date.now();
-  await eventuallyAsync("recorded at the close", async () => (await deliveredOf(bob, conversationId, alice.userId)) === own);
+  await eventuallyAsync("recorded at the close", async () => (await deliveredOf(t, bob, conversationId, alice.userId)) === own);
   assert.ok(Date.now() - closedAt < ownDelayMs / 2, "recorded at the close, not after the wait");
 });
