@@ -27,6 +27,13 @@ export type Topic = keyof TopicPayloads;
  */
 export type MessageHeaders = Readonly<Record<string, string>>;
 
+/**
+ * On `receipts` messages: "delivered" when an ack moved only the delivered watermark, "read" when
+ * a read did. A member's own devices need their read watermark (unread counts), not their
+ * delivered one, so fanout sends a "delivered" update to the other members only.
+ */
+export const receiptKindHeader = "parley-receipt-kind";
+
 export type Handler<T extends Topic> = (value: TopicPayloads[T], key: string, headers: MessageHeaders) => Promise<void>;
 
 /** Stops one subscription; once it resolves the handler is not called again. */

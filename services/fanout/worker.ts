@@ -7,7 +7,7 @@
 
 import { Counter } from "prom-client";
 import type { ConversationEvent } from "../../gen/parley/v1/events_pb.js";
-import type { EventBus } from "../bus/ports.ts";
+import { type EventBus, receiptKindHeader } from "../bus/ports.ts";
 import { MemberCache } from "../messaging/member-cache.ts";
 import type { ConversationStore, MemberRecord } from "../messaging/ports.ts";
 import { positiveWholeNumber } from "../shared/env-settings.ts";
@@ -130,12 +130,15 @@ export function createFanoutWorker(deps: {
             await deliver(recipientsAt(await members.forEvent(event), event.sequence), event);
           }),
         ),
-        deps.bus.subscribe("receipts", "fanout", async (receipt) => {
+        deps.bus.subscribe("receipts", "fanout", async (receipt, _key, headers) => {
           // A large group known from its events is skipped without a read.
           if ((members.knownSize(receipt.conversationId) ?? 0) > settings.liveReceiptsMaxMembers) return;
           const current = await audience.of(receipt.conversationId);
           if (current.length > settings.liveReceiptsMaxMembers) return;
-          await deps.router.deliverReceipt(current, receipt);
+          // Your own delivered tick tells your devices nothing; your read one clears their unread counts.
+          const recipients =
+            headers[receiptKindHeader] === "delivered" ? current.filter((userId) => userId !== receipt.userId) : current;
+          if (recipients.length > 0) await deps.router.deliverReceipt(recipients, receipt);
         }),
         deps.bus.subscribe("device-control", "fanout", async (control) => {
           await deps.router.closeDevice(control.userId, control.deviceId);

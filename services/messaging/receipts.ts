@@ -5,7 +5,7 @@
 // conversation: one seats() read authorizes all of them, instead of one read per ack.
 import { create } from "@bufbuild/protobuf";
 import { ReceiptUpdateSchema } from "../../gen/parley/v1/events_pb.js";
-import type { EventBus } from "../bus/ports.ts";
+import { type EventBus, receiptKindHeader } from "../bus/ports.ts";
 import type { Caller } from "../shared/auth.ts";
 import { minOf } from "../shared/bigints.ts";
 import { requireId } from "../shared/validate.ts";
@@ -85,6 +85,7 @@ export function createReceipts(deps: ReceiptDeps) {
           deliveredThrough: result.deliveredThrough,
           readThrough: result.readThrough,
         }),
+        { [receiptKindHeader]: kind },
       );
     }
     return result;
