@@ -418,12 +418,10 @@ export class DeviceSession {
     const own = this.#ownPending;
     this.#ownPending = undefined;
     if (!own) return;
-    for (const [conversationId, sequence] of own) {
-      const queued = this.#deliveredPending?.get(conversationId);
-      if (queued !== undefined && queued >= sequence) continue;
-      this.#deliveredPending ??= new Map();
-      this.#deliveredPending.set(conversationId, sequence);
-    }
+    // Each is its conversation's newest acked position: a later ack of someone else's event
+    // would have removed it (#ack).
+    this.#deliveredPending ??= new Map();
+    for (const [conversationId, sequence] of own) this.#deliveredPending.set(conversationId, sequence);
     this.#flushDelivered();
   }
 
