@@ -1,13 +1,13 @@
 // Serves Connect routes over cleartext HTTP/2 (gRPC, gRPC-Web and Connect on one port) and closes
 // it gracefully. Every Parley process uses this, so every process behaves the same at the socket.
-import { createServer, type Http2ServerRequest, type Http2ServerResponse, type Http2Session } from "node:http2";
+import { createServer, type Http2Server, type Http2Session, type IncomingHttpHeaders, type ServerHttp2Stream } from "node:http2";
 import type { AddressInfo } from "node:net";
 import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Logger } from "./logger.ts";
 
-/** Serves a request and returns true, or returns false to leave it to Connect. */
-export type DirectRoute = (req: Http2ServerRequest, res: Http2ServerResponse) => boolean;
+/** Serves a stream and returns true, or returns false to leave it to Connect. */
+export type DirectRoute = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => boolean;
 
 export interface Served {
   port: number;
@@ -32,8 +32,8 @@ export async function serve(options: {
     grpcWeb: true,
     connect: true,
   });
-  const direct = options.direct;
-  const server = createServer(direct ? (req, res) => direct(req, res) || connect(req, res) : connect);
+  const server = createServer(connect);
+  if (options.direct) routeStreamsFirst(server, options.direct);
   server.on("session", (session) => {
     sessions.add(session);
     session.on("close", () => sessions.delete(session));
@@ -54,4 +54,22 @@ export async function serve(options: {
       clearTimeout(timer);
     },
   };
+}
+
+/**
+ * Hands every new stream to `direct` first and the rest to Connect. Node's compatibility layer
+ * (the request and response objects Connect's handler takes) is itself a "stream" listener,
+ * installed with the request handler; moved behind `direct`, it builds nothing for the streams
+ * `direct` serves.
+ */
+function routeStreamsFirst(server: Http2Server, direct: DirectRoute): void {
+  const listeners = server.listeners("stream");
+  const compatibility = listeners[0];
+  if (!compatibility || listeners.length > 1) {
+    throw new Error(`expected one "stream" listener (node:http2's compatibility layer), found ${listeners.length}`);
+  }
+  server.removeAllListeners("stream");
+  server.on("stream", (stream, headers, flags, rawHeaders) => {
+    if (!direct(stream, headers)) compatibility.call(server, stream, headers, flags, rawHeaders);
+  });
 }

@@ -3,15 +3,17 @@
 // fanned-out copy passes through it, and the generic pipeline (an async iterable per stage, headers
 // objects, abort plumbing) cost about 160 µs of CPU per frame and 80 KB of heap per idle stream in
 // the benchmark. Here a frame is one encode (shared across a fanout) and one 5-byte prefix, and the
-// frames a turn queued for the stream go out in one write. Anything this path does not speak
+// frames a turn queued for the stream go out in one write. It takes the raw HTTP/2 stream before
+// Node's compatibility layer builds a request and response object for it: those were 3.4 KB of
+// heap per idle stream (bench/transport-floor.ts). Anything this path does not speak
 // (gRPC-Web, the Connect protocol, compressed gRPC) is left to Connect, which serves the same
 // handler.
 
-import { constants, type Http2ServerRequest, type Http2ServerResponse } from "node:http2";
+import { constants, type IncomingHttpHeaders, type ServerHttp2Stream } from "node:http2";
 import { fromBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
-import { ConnectRequestSchema, type ConnectResponse, SessionService } from "../../../gen/parley/v1/session_pb.js";
+import { ConnectRequestSchema, SessionService } from "../../../gen/parley/v1/session_pb.js";
 import { bearerToken } from "../../shared/auth.ts";
 import { type ErrorCounter, publishError } from "../../shared/error-interceptor.ts";
 import { parleyError } from "../../shared/errors.ts";
@@ -37,24 +39,26 @@ export function grpcSessionRoute(options: {
   logger: Logger;
   onError?: ErrorCounter;
 }): DirectRoute {
-  return (req, res) => {
-    const encoding = req.headers["grpc-encoding"];
+  return (stream, headers) => {
+    const encoding = headers["grpc-encoding"];
     if (
-      req.method !== "POST" ||
-      req.url !== path ||
-      !grpcContentType.test(req.headers["content-type"] ?? "") ||
+      headers[constants.HTTP2_HEADER_METHOD] !== "POST" ||
+      headers[constants.HTTP2_HEADER_PATH] !== path ||
+      !grpcContentType.test(headers["content-type"] ?? "") ||
       (encoding !== undefined && encoding !== "identity")
     ) {
       return false;
     }
-    serveSession(req, res, options);
+    serveSession(stream, headers, options);
     return true;
   };
 }
 
-function serveSession(req: Http2ServerRequest, res: Http2ServerResponse, options: Parameters<typeof grpcSessionRoute>[0]) {
+function serveSession(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, options: Parameters<typeof grpcSessionRoute>[0]) {
+  // A raw stream with no error listener would take the process down with it.
+  stream.on("error", (error) => options.logger.debug("grpc session stream error", { error: error.message }));
   const abort = new AbortController();
-  const inbound = new InboundFrames({ highWater: 8, pause: () => req.pause(), resume: () => req.resume() });
+  const inbound = new InboundFrames({ highWater: 8, pause: () => stream.pause(), resume: () => stream.resume() });
   const reader = new GrpcMessageReader(options.maxFrameBytes);
   let failure: ConnectError | undefined;
   let deadline: NodeJS.Timeout | undefined;
@@ -65,7 +69,7 @@ function serveSession(req: Http2ServerRequest, res: Http2ServerResponse, options
     inbound.end();
     abort.abort();
   };
-  req.on("data", (chunk: Buffer) => {
+  stream.on("data", (chunk: Buffer) => {
     if (failure) return;
     try {
       for (const bytes of reader.push(chunk)) inbound.push(fromBinary(ConnectRequestSchema, bytes));
@@ -77,22 +81,19 @@ function serveSession(req: Http2ServerRequest, res: Http2ServerResponse, options
       );
     }
   });
-  req.on("end", () => {
+  stream.on("end", () => {
     if (reader.pendingBytes > 0) fail(parleyError(Code.InvalidArgument, "MALFORMED_FRAME", "the stream ended mid-message"));
     inbound.end();
   });
   // The client went away (or the stream finished): the session ends exactly as on a cancel.
-  const stream = { closed: false };
-  res.on("close", () => {
-    stream.closed = true;
+  stream.on("close", () => {
     clearTimeout(deadline);
     inbound.end();
     abort.abort();
   });
-  req.on("error", (error) => options.logger.debug("grpc session stream error", { error: error.message }));
 
-  const timeout = parseTimeout(headerValue(req, "grpc-timeout"), maxTimeoutMs);
-  if (timeout.error) return finish(req, res, stream, timeout.error, options);
+  const timeout = parseTimeout(headerValue(headers, "grpc-timeout"), maxTimeoutMs);
+  if (timeout.error) return finish(stream, timeout.error, options);
   if (timeout.timeoutMs !== undefined) {
     deadline = setTimeout(
       () => fail(parleyError(Code.DeadlineExceeded, "DEADLINE_EXCEEDED", "the client's grpc-timeout elapsed")),
@@ -102,79 +103,69 @@ function serveSession(req: Http2ServerRequest, res: Http2ServerResponse, options
 
   let token: string;
   try {
-    token = bearerToken(headerValue(req, "authorization"));
+    token = bearerToken(headerValue(headers, "authorization"));
   } catch (error) {
-    return finish(req, res, stream, error, options);
+    return finish(stream, error, options);
   }
   options
     .open(token, inbound, abort.signal)
     .then(
       (session) => {
         // The stream ends once the session has written its last frame, or when the client leaves.
-        res.on("close", () => session.end());
-        res.on("drain", () => session.outbox.resume());
+        stream.on("close", () => session.end());
+        stream.on("drain", () => session.outbox.resume());
         session.outbox.attach({
-          write: (response) => write(res, stream, response),
-          writeAll: (responses) => writeAll(res, stream, responses),
+          write: (response) => takesFrames(stream) && stream.write(encodeGrpcMessage(response)),
+          writeAll: (responses) => takesFrames(stream) && stream.write(encodeGrpcMessages(responses)),
           end: () => {
             session.end();
-            finish(req, res, stream, failure, options);
+            finish(stream, failure, options);
           },
         });
       },
-      (error) => finish(req, res, stream, failure ?? error, options),
+      (error) => finish(stream, failure ?? error, options),
     )
     .catch((error) => options.logger.error("grpc session stream could not be finished", { error }));
 }
 
-function headerValue(req: Http2ServerRequest, name: string): string | null {
-  const value = req.headers[name];
+function headerValue(headers: IncomingHttpHeaders, name: string): string | null {
+  const value = headers[name];
   return (Array.isArray(value) ? value[0] : value) ?? null;
 }
 
-/** Writes one response as one gRPC message; false when the stream pushes back (wait for "drain"). */
-function write(res: Http2ServerResponse, stream: StreamState, response: ConnectResponse): boolean {
-  return !takesFrames(res, stream) || res.write(encodeGrpcMessage(response));
-}
-
-/** Writes several responses with one write: their gRPC messages back to back in one buffer. */
-function writeAll(res: Http2ServerResponse, stream: StreamState, responses: ConnectResponse[]): boolean {
-  return !takesFrames(res, stream) || res.write(encodeGrpcMessages(responses));
-}
-
-/** Whether the stream still takes frames; the response headers go out before its first. */
-function takesFrames(res: Http2ServerResponse, stream: StreamState): boolean {
-  // A closed stream takes nothing more; the session is ending with it.
-  if (stream.closed) return false;
-  if (!res.headersSent) res.writeHead(200, { "content-type": "application/grpc+proto", "grpc-accept-encoding": "identity" });
+/**
+ * Whether the stream still takes frames (a closed one takes nothing more: the session is ending
+ * with it, so the write counts as done). The response headers go out before the first frame, and
+ * the status follows the last as trailers (finish).
+ */
+function takesFrames(stream: ServerHttp2Stream): boolean {
+  if (stream.closed || stream.destroyed) return false;
+  if (!stream.headersSent) {
+    stream.respond(
+      { ":status": 200, "content-type": "application/grpc+proto", "grpc-accept-encoding": "identity" },
+      { waitForTrailers: true },
+    );
+  }
   return true;
 }
 
-/** Whether the HTTP/2 stream has closed (the compatibility response has no flag of its own for it). */
-interface StreamState {
-  closed: boolean;
-}
-
 /** Ends the stream with its gRPC status: trailers after messages, or trailers-only before any. */
-function finish(
-  req: Http2ServerRequest,
-  res: Http2ServerResponse,
-  stream: StreamState,
-  error: unknown,
-  options: Parameters<typeof grpcSessionRoute>[0],
-) {
-  if (stream.closed || res.writableEnded) return;
+function finish(stream: ServerHttp2Stream, error: unknown, options: Parameters<typeof grpcSessionRoute>[0]) {
+  if (stream.closed || stream.destroyed || stream.writableEnded) return;
   const publicError = error === undefined ? undefined : publishError(options.logger, procedure, error, options.onError);
   const status: Record<string, string> = {};
   for (const [name, value] of setTrailerStatus(new Headers(), publicError)) status[name] = value;
-  if (!res.headersSent) res.writeHead(200, { "content-type": "application/grpc+proto", ...status });
-  else res.addTrailers(status);
-  res.end();
+  if (!stream.headersSent) {
+    stream.respond({ ":status": 200, "content-type": "application/grpc+proto", ...status }, { endStream: true });
+  } else {
+    stream.once("wantTrailers", () => stream.sendTrailers(status));
+    stream.end();
+  }
   // A client that keeps its half open after the status has nothing more to say: once the status
   // has surely reached it, reset the stream (NO_ERROR, as gRPC servers do) rather than hold it.
-  if (!req.complete && !stream.closed) {
-    const reap = setTimeout(() => res.stream.close(constants.NGHTTP2_NO_ERROR), halfOpenGraceMs);
+  if (!stream.readableEnded && !stream.closed) {
+    const reap = setTimeout(() => stream.close(constants.NGHTTP2_NO_ERROR), halfOpenGraceMs);
     reap.unref();
-    res.once("close", () => clearTimeout(reap));
+    stream.once("close", () => clearTimeout(reap));
   }
 }
