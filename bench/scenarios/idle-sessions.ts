@@ -113,6 +113,19 @@ async function idleOn(transport: Transport, ctx: BenchContext): Promise<Scenario
         if (level === idle.heartbeatSessions) {
           await new Promise((r) => setTimeout(r, Math.max(0, openedAt + heartbeatMs - performance.now())));
           result.figures.push(await heartbeatCost(target, pool, idle.heartbeatWindowMs, level));
+          // The same reading once the sessions have been idle a while: what of the opening's
+          // one-off growth the process gave back by itself (V8 shrinks its heap when it goes quiet).
+          const idleSeconds = Math.round((performance.now() - openedAt) / 1000);
+          const rssLater = target.serverPids().reduce((a, pid) => a + (sampleProcess(pid)?.rssBytes ?? 0), 0);
+          result.figures.push(
+            figure(
+              `RSS per idle session at ${level} sessions after ${idleSeconds} s idle`,
+              kb((rssLater - base.rss) / sessions),
+              "KB",
+              undefined,
+              "after the heartbeat window; not judged",
+            ),
+          );
         }
       }
       result.notes.push(
