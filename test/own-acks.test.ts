@@ -1,17 +1,17 @@
-// A device's acks of its own user's events are recorded late (ownAckDelayFactor lingers): they
+// A device's acks of its own user's events are recorded late (heldAckDelayFactor lingers): they
 // make no receipt while a later ack of someone else's event can cover them, they are recorded
 // once the wait is over, and at once when the stream closes.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { DeviceStream } from "../clients/node/device-stream.ts";
-import { ownAckDelayFactor } from "../services/gateway/device-session.ts";
+import { heldAckDelayFactor } from "../services/gateway/device-session.ts";
 import { textMessage } from "./helpers/chat.ts";
 import { deliveredOf, directChat } from "./helpers/direct-chat.ts";
 import { eventually, eventuallyAsync, type SignedIn, startTestParley, type TestParley } from "./helpers/parley.ts";
 
 const lingerMs = 10;
 // With this linger the own-message wait is 3 s: long enough to tell apart, short enough to wait out.
-const ownDelayMs = lingerMs * ownAckDelayFactor;
+const ownDelayMs = lingerMs * heldAckDelayFactor;
 let t: TestParley;
 before(async () => {
   t = await startTestParley({ env: { PARLEY_DELIVERED_LINGER_MS: String(lingerMs) } });

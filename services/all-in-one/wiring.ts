@@ -172,9 +172,9 @@ export function wireServices(deps: WiringDeps) {
     logger,
     metrics,
     router: {
-      deliverEvent: async (userIds, event) => {
+      deliverEvent: async (userIds, event, delivery) => {
         metrics.deliveries.inc();
-        await gateway.registry.deliverEvent(userIds, event);
+        await gateway.registry.deliverEvent(userIds, event, delivery);
       },
       deliverReceipt: (userIds, receipt) => gateway.registry.deliverReceipt(userIds, receipt),
       closeDevice: (userId, deviceId) => gateway.registry.closeDevice(userId, deviceId),

@@ -42,9 +42,9 @@ const router = createRemoteRouter({
 const workers = new AbortController();
 const counted = {
   ...router,
-  deliverEvent: async (userIds: string[], event: Parameters<typeof router.deliverEvent>[1]) => {
+  deliverEvent: async (...[userIds, event, delivery]: Parameters<typeof router.deliverEvent>) => {
     context.metrics.deliveries.inc();
-    await router.deliverEvent(userIds, event);
+    await router.deliverEvent(userIds, event, delivery);
     if (event.sentAt) context.metrics.fanoutLag.observe((Date.now() - timestampMs(event.sentAt)) / 1000);
   },
 };

@@ -6,7 +6,7 @@ import { type Client, Code, ConnectError } from "@connectrpc/connect";
 import type { DeliverRequestSchema, GatewayInternalService } from "../../gen/parley/internal/v1/gateway_pb.js";
 import type { RouteRegistry } from "../gateway/ports.ts";
 import type { Logger } from "../shared/logger.ts";
-import type { DeliveryRouter } from "./ports.ts";
+import type { DeliveryRouter, EventDelivery } from "./ports.ts";
 
 type Payload = MessageInitShape<typeof DeliverRequestSchema>["payload"];
 
@@ -15,9 +15,9 @@ export function createRemoteRouter(deps: {
   gateway: (gatewayId: string) => Client<typeof GatewayInternalService>;
   logger: Logger;
 }): DeliveryRouter {
-  async function send(gatewayId: string, userIds: string[], payload: Payload): Promise<void> {
+  async function send(gatewayId: string, userIds: string[], payload: Payload, delivery?: EventDelivery): Promise<void> {
     try {
-      await deps.gateway(gatewayId).deliver({ userIds, payload }, { timeoutMs: 5_000 });
+      await deps.gateway(gatewayId).deliver({ userIds, payload, ...delivery }, { timeoutMs: 5_000 });
     } catch (error) {
       // A gateway that cannot be reached has died or is draining: its devices reconnect to
       // another gateway and catch up from storage, so its stale route is skipped, not retried.
@@ -29,7 +29,7 @@ export function createRemoteRouter(deps: {
     }
   }
 
-  async function fanOut(userIds: string[], payload: Payload): Promise<void> {
+  async function fanOut(userIds: string[], payload: Payload, delivery?: EventDelivery): Promise<void> {
     const byGateway = new Map<string, Set<string>>();
     for (const route of await deps.routes.lookup(userIds)) {
       const users = byGateway.get(route.gatewayId) ?? new Set<string>();
@@ -37,11 +37,11 @@ export function createRemoteRouter(deps: {
       byGateway.set(route.gatewayId, users);
     }
     deps.logger.debug("fan out", { kind: payload?.case, users: userIds.length, gateways: byGateway.size });
-    await Promise.all([...byGateway].map(([gatewayId, users]) => send(gatewayId, [...users], payload)));
+    await Promise.all([...byGateway].map(([gatewayId, users]) => send(gatewayId, [...users], payload, delivery)));
   }
 
   return {
-    deliverEvent: (userIds, event) => fanOut(userIds, { case: "event", value: event }),
+    deliverEvent: (userIds, event, delivery) => fanOut(userIds, { case: "event", value: event }, delivery),
     deliverReceipt: (userIds, receipt) => fanOut(userIds, { case: "receipt", value: receipt }),
     async closeDevice(userId, deviceId) {
       const routes = (await deps.routes.lookup([userId])).filter((r) => r.deviceId === deviceId);

@@ -96,6 +96,7 @@ export function createFanoutWorker(deps: {
   const audience = new ReceiptAudience(deps.store);
 
   async function deliver(recipients: string[], event: ConversationEvent): Promise<void> {
+    const delivery = { receiptsNotLive: recipients.length > settings.liveReceiptsMaxMembers };
     const strategy = strategyFor(recipients.length, settings);
     events?.inc({ strategy });
     logger.debug("fan out", {
@@ -105,14 +106,14 @@ export function createFanoutWorker(deps: {
       strategy,
     });
     if (strategy === "direct") {
-      await deps.router.deliverEvent(recipients, event);
+      await deps.router.deliverEvent(recipients, event, delivery);
       return;
     }
     const batches: string[][] = [];
     for (let i = 0; i < recipients.length; i += settings.batchSize) batches.push(recipients.slice(i, i + settings.batchSize));
     let next = 0;
     const lane = async () => {
-      while (next < batches.length) await deps.router.deliverEvent(batches[next++] as string[], event);
+      while (next < batches.length) await deps.router.deliverEvent(batches[next++] as string[], event, delivery);
     };
     await Promise.all(Array.from({ length: Math.min(settings.concurrency, batches.length) }, lane));
   }

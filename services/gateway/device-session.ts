@@ -28,28 +28,32 @@ export interface SessionSettings {
   /**
    * After recording a device's delivered position, wait this long (up to half as long again, at
    * random) before the next write: a device in a busy conversation then costs one write per
-   * linger, not one per event. Acks of the device's own user's events wait ownAckDelayFactor
-   * times as long (see #ack). 0 writes as acks come.
+   * linger, not one per event. Acks nobody is waiting for wait heldAckDelayFactor times as long
+   * (see #ack). 0 writes as acks come.
    */
   deliveredLingerMs: number;
 }
 
 /**
- * An ack of events the device's own user sent waits this many lingers (30 s at the default 100
- * ms), unless the stream closes or a read is marked first: nobody waits for you to receive your
- * own message, and the next ack of someone else's event in that conversation covers it. That
- * halves the delivered writes, receipts and receipt deliveries of a conversation where both
- * sides talk. Meanwhile only the sender's own delivered tick and the device's stored cursor lag,
- * and a stale stored cursor costs at most those events sent again (dropped by sequence).
+ * An ack nobody is waiting for is held this many lingers (30 s at the default 100 ms), unless the
+ * stream closes or a read is marked first. Two kinds are held:
+ * - acks of events the device's own user sent: nobody waits for you to receive your own message,
+ *   and the next ack of someone else's event in that conversation covers it. That halves the
+ *   delivered writes, receipts and receipt deliveries of a conversation where both sides talk;
+ * - acks in a conversation whose receipts are not delivered live (a group above fanout's
+ *   live-receipt limit): every member's device acks every message, and no one sees those ticks
+ *   come in, so a busy large group costs a write per device every 30 s, not every linger.
+ * Meanwhile only the delivered watermark and the device's stored cursor lag, and a stale stored
+ * cursor costs at most those events sent again (dropped by sequence).
  */
-export const ownAckDelayFactor = 300;
+export const heldAckDelayFactor = 300;
 
 interface Unacked {
   deliveryId: bigint;
   conversationId: string;
   sequence: bigint;
-  /** Sent by the device's own user (this device or another of theirs). */
-  own: boolean;
+  /** Its ack is held (heldAckDelayFactor): the device's own user sent it, or its receipts are not live. */
+  held: boolean;
 }
 
 export class DeviceSession {
@@ -75,9 +79,11 @@ export class DeviceSession {
   #roomWaiters: (() => void)[] | undefined;
   /** Acked sequences not yet recorded as delivered; coalesced while a write is in flight. */
   #deliveredPending: Map<string, bigint> | undefined;
-  /** Acked positions reached by the user's own events only, written after a longer wait. */
-  #ownPending: Map<string, bigint> | undefined;
-  #ownTimer: NodeJS.Timeout | undefined;
+  /** Acked positions reached by held events only, written after a longer wait. */
+  #heldPending: Map<string, bigint> | undefined;
+  #heldTimer: NodeJS.Timeout | undefined;
+  /** Conversations fanout said have no live receipts; made on first use. */
+  #receiptsNotLive: Set<string> | undefined;
   #flushingDelivered = false;
   #lingering: NodeJS.Timeout | undefined;
   #deliveredWrite: Promise<void> | undefined;
@@ -159,10 +165,14 @@ export class DeviceSession {
     this.#pump();
   }
 
-  /** A live event from fanout. */
-  offer(event: ConversationEvent): void {
+  /** A live event from fanout; `receiptsNotLive`: its conversation's acks may be held (see heldAckDelayFactor). */
+  offer(event: ConversationEvent, receiptsNotLive = false): void {
     if (this.#closed) return;
     const conversationId = event.conversationId;
+    if (receiptsNotLive) {
+      this.#receiptsNotLive ??= new Set();
+      this.#receiptsNotLive.add(conversationId);
+    }
     const sent = this.#sent?.get(conversationId);
     if (sent !== undefined && event.sequence <= sent) return;
     const inOrder = sent !== undefined && event.sequence === sent + 1n;
@@ -260,7 +270,7 @@ export class DeviceSession {
     this.outbox.close();
     this.#releaseRoomWaiters();
     // Acks that were waiting out the linger are still recorded.
-    this.#releaseOwnAcks();
+    this.#releaseHeldAcks();
     if (this.#lingering) this.#endLinger();
   }
 
@@ -272,7 +282,8 @@ export class DeviceSession {
       deliveryId,
       conversationId: event.conversationId,
       sequence: event.sequence,
-      own: event.senderUserId === this.caller.userId,
+      // Events pulled from storage are held too once fanout has named their conversation.
+      held: event.senderUserId === this.caller.userId || this.#receiptsNotLive?.has(event.conversationId) === true,
     });
     this.#sent ??= new Map();
     this.#sent.set(event.conversationId, event.sequence);
@@ -351,20 +362,20 @@ export class DeviceSession {
     }
     while (this.#unacked.length > 0 && (this.#unacked[0] as Unacked).deliveryId <= through) {
       const entry = this.#unacked.shift() as Unacked;
-      if (entry.own) {
-        this.#ownPending ??= new Map();
-        this.#ownPending.set(entry.conversationId, entry.sequence);
+      if (entry.held) {
+        this.#heldPending ??= new Map();
+        this.#heldPending.set(entry.conversationId, entry.sequence);
         continue;
       }
-      // Sequences rise with delivery order, so this position covers the conversation's own ones.
-      this.#ownPending?.delete(entry.conversationId);
+      // Sequences rise with delivery order, so this position covers the conversation's held ones.
+      this.#heldPending?.delete(entry.conversationId);
       this.#deliveredPending ??= new Map();
       this.#deliveredPending.set(entry.conversationId, entry.sequence);
     }
-    if (this.#ownPending?.size && !this.#ownTimer) {
-      const delay = this.#settings.deliveredLingerMs * ownAckDelayFactor;
-      if (delay > 0 && !this.#closed) this.#ownTimer = setTimeout(() => this.#releaseOwnAcks(), delay);
-      else this.#releaseOwnAcks();
+    if (this.#heldPending?.size && !this.#heldTimer) {
+      const delay = this.#settings.deliveredLingerMs * heldAckDelayFactor;
+      if (delay > 0 && !this.#closed) this.#heldTimer = setTimeout(() => this.#releaseHeldAcks(), delay);
+      else this.#releaseHeldAcks();
     }
     this.#releaseRoomWaiters();
     this.#pump();
@@ -402,7 +413,7 @@ export class DeviceSession {
 
   /** Writes every acked position not yet recorded (frames are handled one at a time, so this ends). */
   async #settleDelivered(): Promise<void> {
-    this.#releaseOwnAcks();
+    this.#releaseHeldAcks();
     for (;;) {
       if (this.#lingering) this.#endLinger();
       const write = this.#deliveredWrite;
@@ -411,17 +422,17 @@ export class DeviceSession {
     }
   }
 
-  /** Queues the positions of the user's own events with the other acks. */
-  #releaseOwnAcks(): void {
-    clearTimeout(this.#ownTimer);
-    this.#ownTimer = undefined;
-    const own = this.#ownPending;
-    this.#ownPending = undefined;
-    if (!own) return;
-    // Each is its conversation's newest acked position: a later ack of someone else's event
+  /** Queues the held positions with the other acks. */
+  #releaseHeldAcks(): void {
+    clearTimeout(this.#heldTimer);
+    this.#heldTimer = undefined;
+    const held = this.#heldPending;
+    this.#heldPending = undefined;
+    if (!held) return;
+    // Each is its conversation's newest acked position: a later ack of an event that is not held
     // would have removed it (#ack).
     this.#deliveredPending ??= new Map();
-    for (const [conversationId, sequence] of own) this.#deliveredPending.set(conversationId, sequence);
+    for (const [conversationId, sequence] of held) this.#deliveredPending.set(conversationId, sequence);
     this.#flushDelivered();
   }
 

@@ -9,7 +9,7 @@ export function createGatewayInternalService(registry: SessionRegistry): Service
       const payload = req.payload;
       switch (payload.case) {
         case "event":
-          return { offered: registry.offerEvent(req.userIds, payload.value) };
+          return { offered: registry.offerEvent(req.userIds, payload.value, { receiptsNotLive: req.receiptsNotLive }) };
         case "receipt":
           return { offered: registry.offerReceipt(req.userIds, payload.value) };
         case "closeDeviceId":

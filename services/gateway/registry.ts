@@ -3,7 +3,7 @@
 // given a RouteRegistry, it publishes where each device is held so remote fanout can find it.
 import type { ConversationEvent, ReceiptUpdate } from "../../gen/parley/v1/events_pb.js";
 import { GoAwayReason } from "../../gen/parley/v1/session_pb.js";
-import type { DeliveryRouter } from "../fanout/ports.ts";
+import type { DeliveryRouter, EventDelivery } from "../fanout/ports.ts";
 import type { Clock } from "../shared/clock.ts";
 import type { Logger } from "../shared/logger.ts";
 import type { DeviceSession } from "./device-session.ts";
@@ -62,8 +62,9 @@ export class SessionRegistry implements DeliveryRouter {
   }
 
   /** Offers an event to the users' streams here; returns how many streams got it. */
-  offerEvent(userIds: string[], event: ConversationEvent): number {
-    return this.#eachSessionOf(userIds, (session) => session.offer(event));
+  offerEvent(userIds: string[], event: ConversationEvent, delivery?: EventDelivery): number {
+    const receiptsNotLive = delivery?.receiptsNotLive === true;
+    return this.#eachSessionOf(userIds, (session) => session.offer(event, receiptsNotLive));
   }
 
   offerReceipt(userIds: string[], receipt: ReceiptUpdate): number {
@@ -82,8 +83,8 @@ export class SessionRegistry implements DeliveryRouter {
     return count;
   }
 
-  async deliverEvent(userIds: string[], event: ConversationEvent): Promise<void> {
-    this.offerEvent(userIds, event);
+  async deliverEvent(userIds: string[], event: ConversationEvent, delivery?: EventDelivery): Promise<void> {
+    this.offerEvent(userIds, event, delivery);
   }
 
   async deliverReceipt(userIds: string[], receipt: ReceiptUpdate): Promise<void> {

@@ -54,6 +54,14 @@ export declare type DeliverRequest = Message<"parley.internal.v1.DeliverRequest"
     value: string;
     case: "closeDeviceId";
   } | { case: undefined; value?: undefined };
+
+  /**
+   * With an event: the conversation has more members than get receipts live, so nobody watches
+   * these acks come in; the gateway may record them lazily (held like acks of a user's own events).
+   *
+   * @generated from field: bool receipts_not_live = 5;
+   */
+  receiptsNotLive: boolean;
 };
 
 /**
