@@ -21,6 +21,8 @@ export interface StepPlan {
   bodyBytes: number;
   /** Track the slowest copy of every message (group fanout). */
   lastMember: boolean;
+  /** The p99 a sustained step keeps (default config.ts `sustained.p99Ms`). */
+  p99BarMs?: number;
 }
 
 export interface StepOutcome {
@@ -121,7 +123,7 @@ export async function runStep(pool: LoadPool, target: Target, plan: StepPlan): P
   const deliveredRatio = expected === 0 ? 0 : copies / expected;
   const ok =
     p99 !== null &&
-    p99 / 1000 <= sustained.p99Ms &&
+    p99 / 1000 <= (plan.p99BarMs ?? sustained.p99Ms) &&
     deliveredRatio >= sustained.deliveredRatio &&
     late + skipped <= sustained.lateRatio * Math.max(1, allIssued);
   const step: Step = {
