@@ -35,8 +35,8 @@ export interface SessionSettings {
 }
 
 /**
- * An ack nobody is waiting for is held this many lingers (30 s at the default 100 ms, up to half
- * as long again at random), unless the stream closes or a read is marked first. Two kinds are held:
+ * An ack nobody is waiting for is held this many lingers (30 s at the default 100 ms), unless the
+ * stream closes or a read is marked first. Two kinds are held:
  * - acks of events the device's own user sent: nobody waits for you to receive your own message,
  *   and the next ack of someone else's event in that conversation covers it. That halves the
  *   delivered writes, receipts and receipt deliveries of a conversation where both sides talk;
@@ -373,9 +373,7 @@ export class DeviceSession {
       this.#deliveredPending.set(entry.conversationId, entry.sequence);
     }
     if (this.#heldPending?.size && !this.#heldTimer) {
-      // Up to half as long again, at random, as the linger: every member of a large group holds
-      // its first ack from the same moment, and one fixed wait would release them all together.
-      const delay = this.#settings.deliveredLingerMs * heldAckDelayFactor * (1 + Math.random() / 2);
+      const delay = this.#settings.deliveredLingerMs * heldAckDelayFactor;
       if (delay > 0 && !this.#closed) this.#heldTimer = setTimeout(() => this.#releaseHeldAcks(), delay);
       else this.#releaseHeldAcks();
     }
