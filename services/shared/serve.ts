@@ -1,6 +1,13 @@
 // Serves Connect routes over cleartext HTTP/2 (gRPC, gRPC-Web and Connect on one port) and closes
 // it gracefully. Every Parley process uses this, so every process behaves the same at the socket.
-import { createServer, type Http2Server, type Http2Session, type IncomingHttpHeaders, type ServerHttp2Stream } from "node:http2";
+import {
+  constants,
+  createServer,
+  type Http2Server,
+  type Http2Session,
+  type IncomingHttpHeaders,
+  type ServerHttp2Stream,
+} from "node:http2";
 import type { AddressInfo } from "node:net";
 import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
@@ -33,7 +40,7 @@ export async function serve(options: {
     connect: true,
   });
   const server = createServer(connect);
-  if (options.direct) routeStreamsFirst(server, options.direct);
+  if (options.direct) routeStreamsFirst(server, options.direct, options.logger);
   server.on("session", (session) => {
     sessions.add(session);
     session.on("close", () => sessions.delete(session));
@@ -62,7 +69,7 @@ export async function serve(options: {
  * installed with the request handler; moved behind `direct`, it builds nothing for the streams
  * `direct` serves.
  */
-function routeStreamsFirst(server: Http2Server, direct: DirectRoute): void {
+function routeStreamsFirst(server: Http2Server, direct: DirectRoute, logger: Logger): void {
   const listeners = server.listeners("stream");
   const compatibility = listeners[0];
   if (!compatibility || listeners.length > 1) {
@@ -70,6 +77,17 @@ function routeStreamsFirst(server: Http2Server, direct: DirectRoute): void {
   }
   server.removeAllListeners("stream");
   server.on("stream", (stream, headers, flags, rawHeaders) => {
-    if (!direct(stream, headers)) compatibility.call(server, stream, headers, flags, rawHeaders);
+    let served: boolean;
+    try {
+      served = direct(stream, headers);
+    } catch (error) {
+      // A fault in the route costs this stream, never the process (an event listener's throw would).
+      logger.error("direct route failed", { error: error instanceof Error ? error.message : String(error) });
+      // Resetting with an error code emits it on this side too: nothing else listens any more.
+      stream.on("error", () => {});
+      stream.close(constants.NGHTTP2_INTERNAL_ERROR);
+      return;
+    }
+    if (!served) compatibility.call(server, stream, headers, flags, rawHeaders);
   });
 }
