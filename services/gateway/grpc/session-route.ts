@@ -115,8 +115,8 @@ function serveSession(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, o
         stream.on("close", () => session.end());
         stream.on("drain", () => session.outbox.resume());
         session.outbox.attach({
-          write: (response) => takesFrames(stream) && stream.write(encodeGrpcMessage(response)),
-          writeAll: (responses) => takesFrames(stream) && stream.write(encodeGrpcMessages(responses)),
+          write: (response) => !takesFrames(stream) || stream.write(encodeGrpcMessage(response)),
+          writeAll: (responses) => !takesFrames(stream) || stream.write(encodeGrpcMessages(responses)),
           end: () => {
             session.end();
             finish(stream, failure, options);
