@@ -38,7 +38,7 @@ test("a burst of acks is recorded as the first one, then all of the rest togethe
   const ticks = aliceStream.receipts.filter((r) => r.conversationId === conversationId && r.userId === bob.userId);
   assert.ok(ticks.length < sent.length / 2, `${ticks.length} delivered updates for ${sent.length} messages`);
   assert.ok(Date.now() - started >= lingerMs / 2, "the rest waited for the linger");
-  assert.equal(await deliveredOf(t, alice, conversationId, bob.userId), last);
+  assert.equal(await deliveredOf(t.clients, alice, conversationId, bob.userId), last);
   aliceStream.close();
   bobStream.close();
 });
@@ -59,7 +59,7 @@ test("acks still lingering when the stream closes are recorded at the close", as
   const closedAt = Date.now();
   await eventuallyAsync(
     "bob's last ack recorded",
-    async () => (await deliveredOf(t, alice, conversationId, bob.userId)) === last,
+    async () => (await deliveredOf(t.clients, alice, conversationId, bob.userId)) === last,
   );
   assert.ok(Date.now() - closedAt < lingerMs / 2, "recorded at the close, not after the linger");
 });

@@ -7,7 +7,7 @@ import { after, before, test } from "node:test";
 import { DeviceStream } from "../clients/node/device-stream.ts";
 import { bearer } from "../clients/node/transport.ts";
 import { heldAckDelayFactor } from "../services/gateway/device-session.ts";
-import { textMessage } from "./helpers/chat.ts";
+import { sentSequence } from "./helpers/chat.ts";
 import { deliveredOf } from "./helpers/direct-chat.ts";
 import { eventually, eventuallyAsync, newPhone, type SignedIn, startTestParley, type TestParley } from "./helpers/parley.ts";
 
@@ -41,19 +41,13 @@ async function groupOf(size: number) {
   return { owner, members, groupId, streams };
 }
 
-async function sendFromOwner(stream: DeviceStream, groupId: string): Promise<bigint> {
-  const result = await stream.send(textMessage(groupId, "hello everyone"));
-  if (result.outcome.case !== "sent") throw new Error(`send failed: ${JSON.stringify(result.outcome)}`);
-  return result.outcome.value.sequence;
-}
-
 test("in a group above the live-receipt limit a member's ack waits, then is recorded; at the limit it is recorded at once", async () => {
   assert.ok(heldDelayMs >= 1_000, "the test needs a wait it can tell apart from the linger");
   const large = await groupOf(liveReceiptsMaxMembers + 1);
   const small = await groupOf(liveReceiptsMaxMembers);
 
-  const inLarge = await sendFromOwner(large.streams[0] as DeviceStream, large.groupId);
-  const inSmall = await sendFromOwner(small.streams[0] as DeviceStream, small.groupId);
+  const inLarge = await sentSequence(large.streams[0] as DeviceStream, large.groupId, "hello everyone");
+  const inSmall = await sentSequence(small.streams[0] as DeviceStream, small.groupId, "hello everyone");
   const [largeMember, smallMember] = [large.members[0] as SignedIn, small.members[0] as SignedIn];
   await eventually("the members' devices have the messages", () => {
     const largeStream = large.streams[1] as DeviceStream;
@@ -64,36 +58,36 @@ test("in a group above the live-receipt limit a member's ack waits, then is reco
 
   await eventuallyAsync(
     "recorded at once at the limit",
-    async () => (await deliveredOf(t, small.owner, small.groupId, smallMember.userId)) === inSmall,
+    async () => (await deliveredOf(t.clients, small.owner, small.groupId, smallMember.userId)) === inSmall,
   );
   assert.ok(Date.now() - ackedAt < heldDelayMs / 2, "an ack at the limit is not held");
 
   await sleep(Math.max(0, ackedAt + heldDelayMs / 2 - Date.now()));
   assert.ok(
-    (await deliveredOf(t, large.owner, large.groupId, largeMember.userId)) < inLarge,
+    (await deliveredOf(t.clients, large.owner, large.groupId, largeMember.userId)) < inLarge,
     "above the limit, not recorded within half the wait",
   );
   await eventuallyAsync(
     "recorded after the wait",
-    async () => (await deliveredOf(t, large.owner, large.groupId, largeMember.userId)) === inLarge,
+    async () => (await deliveredOf(t.clients, large.owner, large.groupId, largeMember.userId)) === inLarge,
   );
   for (const s of [...large.streams, ...small.streams]) s.close();
 });
 
 test("a held ack in a large group is recorded at once when the stream closes", async () => {
   const large = await groupOf(liveReceiptsMaxMembers + 1);
-  const sequence = await sendFromOwner(large.streams[0] as DeviceStream, large.groupId);
+  const sequence = await sentSequence(large.streams[0] as DeviceStream, large.groupId, "hello everyone");
   const member = large.members[0] as SignedIn;
   const memberStream = large.streams[1] as DeviceStream;
   await eventually("the member's device has the message", () => memberStream.cursors.get(large.groupId) === sequence);
   // Past the ordinary linger, so only the held wait can be holding the ack back.
   await sleep(lingerMs * 50);
-  assert.ok((await deliveredOf(t, large.owner, large.groupId, member.userId)) < sequence, "still held");
+  assert.ok((await deliveredOf(t.clients, large.owner, large.groupId, member.userId)) < sequence, "still held");
   const closedAt = Date.now();
   memberStream.close();
   await eventuallyAsync(
     "recorded once the stream closed",
-    async () => (await deliveredOf(t, large.owner, large.groupId, member.userId)) === sequence,
+    async () => (await deliveredOf(t.clients, large.owner, large.groupId, member.userId)) === sequence,
   );
   assert.ok(Date.now() - closedAt < heldDelayMs / 2, "written on close, not after the wait");
   for (const s of large.streams) s.close();

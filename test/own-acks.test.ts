@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { DeviceStream } from "../clients/node/device-stream.ts";
 import { heldAckDelayFactor } from "../services/gateway/device-session.ts";
-import { textMessage } from "./helpers/chat.ts";
+import { sentSequence } from "./helpers/chat.ts";
 import { deliveredOf, directChat } from "./helpers/direct-chat.ts";
 import { eventually, eventuallyAsync, type SignedIn, startTestParley, type TestParley } from "./helpers/parley.ts";
 
@@ -21,30 +21,27 @@ after(() => t.stop());
 const open = (who: SignedIn) => new DeviceStream(t.clients.session, { accessToken: who.accessToken });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function sent(stream: DeviceStream, conversationId: string, body: string): Promise<bigint> {
-  const result = await stream.send(textMessage(conversationId, body));
-  if (result.outcome.case !== "sent") throw new Error(`send failed: ${JSON.stringify(result.outcome)}`);
-  return result.outcome.value.sequence;
-}
-
 test("an ack of your own message waits, then is recorded; someone else's message is recorded at once", async () => {
   assert.ok(ownDelayMs >= 1_000, "the test needs a wait it can tell apart from the linger");
   const { alice, bob, conversationId } = await directChat(t);
   const [aliceStream, bobStream] = [open(alice), open(bob)];
   await Promise.all([aliceStream.caughtUp, bobStream.caughtUp]);
 
-  const own = await sent(aliceStream, conversationId, "mine");
+  const own = await sentSequence(aliceStream, conversationId, "mine");
   await eventually("alice's device has its own message", () => aliceStream.cursors.get(conversationId) === own);
   const ackedAt = Date.now();
   await sleep(ownDelayMs / 2);
-  assert.ok((await deliveredOf(t, bob, conversationId, alice.userId)) < own, "not recorded within half the wait");
-  await eventuallyAsync("recorded after the wait", async () => (await deliveredOf(t, bob, conversationId, alice.userId)) === own);
+  assert.ok((await deliveredOf(t.clients, bob, conversationId, alice.userId)) < own, "not recorded within half the wait");
+  await eventuallyAsync(
+    "recorded after the wait",
+    async () => (await deliveredOf(t.clients, bob, conversationId, alice.userId)) === own,
+  );
   assert.ok(Date.now() - ackedAt >= ownDelayMs / 2);
 
-  const theirs = await sent(bobStream, conversationId, "yours");
+  const theirs = await sentSequence(bobStream, conversationId, "yours");
   await eventually("alice's device has bob's message", () => aliceStream.cursors.get(conversationId) === theirs);
   const receivedAt = Date.now();
-  await eventuallyAsync("recorded", async () => (await deliveredOf(t, bob, conversationId, alice.userId)) === theirs);
+  await eventuallyAsync("recorded", async () => (await deliveredOf(t.clients, bob, conversationId, alice.userId)) === theirs);
   assert.ok(Date.now() - receivedAt < ownDelayMs / 2, "someone else's message is not held for the own-message wait");
   aliceStream.close();
   bobStream.close();
@@ -55,11 +52,11 @@ test("the next ack of someone else's message covers your own: no receipt is made
   const [aliceStream, bobStream] = [open(alice), open(bob)];
   await Promise.all([aliceStream.caughtUp, bobStream.caughtUp]);
 
-  const own = await sent(aliceStream, conversationId, "question");
+  const own = await sentSequence(aliceStream, conversationId, "question");
   await eventually("alice's device has its own message", () => aliceStream.cursors.get(conversationId) === own);
   // Past the ordinary linger, so only the own-message wait can hold the ack back.
   await sleep(lingerMs * 50);
-  const reply = await sent(bobStream, conversationId, "answer");
+  const reply = await sentSequence(bobStream, conversationId, "answer");
   await eventually("bob sees alice's delivered tick for the reply", () =>
     bobStream.receipts.some(
       (r) => r.conversationId === conversationId && r.userId === alice.userId && r.deliveredThrough === reply,
@@ -73,7 +70,7 @@ test("the next ack of someone else's message covers your own: no receipt is made
     [],
     "alice's receipt of her own message was never sent",
   );
-  assert.equal(await deliveredOf(t, bob, conversationId, alice.userId), reply);
+  assert.equal(await deliveredOf(t.clients, bob, conversationId, alice.userId), reply);
   aliceStream.close();
   bobStream.close();
 });
@@ -82,11 +79,14 @@ test("acks of your own messages are recorded at once when the stream closes", as
   const { alice, bob, conversationId } = await directChat(t);
   const aliceStream = open(alice);
   await aliceStream.caughtUp;
-  const own = await sent(aliceStream, conversationId, "bye");
+  const own = await sentSequence(aliceStream, conversationId, "bye");
   await eventually("alice's device has its own message", () => aliceStream.cursors.get(conversationId) === own);
   await sleep(100);
   aliceStream.close();
   const closedAt = Date.now();
-  await eventuallyAsync("recorded at the close", async () => (await deliveredOf(t, bob, conversationId, alice.userId)) === own);
+  await eventuallyAsync(
+    "recorded at the close",
+    async () => (await deliveredOf(t.clients, bob, conversationId, alice.userId)) === own,
+  );
   assert.ok(Date.now() - closedAt < ownDelayMs / 2, "recorded at the close, not after the wait");
 });

@@ -6,7 +6,8 @@ import { after, before, test } from "node:test";
 import { DeviceStream } from "../../clients/node/device-stream.ts";
 import type { Cluster } from "../../scripts/cluster/launcher.ts";
 import { heldAckDelayFactor } from "../../services/gateway/device-session.ts";
-import { textMessage } from "../helpers/chat.ts";
+import { sentSequence } from "../helpers/chat.ts";
+import { deliveredOf } from "../helpers/direct-chat.ts";
 import { as } from "../helpers/groups.ts";
 import { eventually, eventuallyAsync, newPhone, type SignedIn } from "../helpers/parley.ts";
 import { type ClusterClients, gatewayAt, signIn, startEngineCluster } from "./fixture.ts";
@@ -47,20 +48,13 @@ async function groupOf(size: number) {
   };
 }
 
-const deliveredOf = async (viewer: SignedIn, conversationId: string, userId: string) =>
-  (await c.conversations.getConversation({ conversationId }, as(viewer))).conversation?.members.find((m) => m.userId === userId)
-    ?.deliveredThrough ?? 0n;
-
-async function sent(stream: DeviceStream, groupId: string): Promise<bigint> {
-  const result = await stream.send(textMessage(groupId, "hello everyone"));
-  if (result.outcome.case !== "sent") throw new Error(`send failed: ${JSON.stringify(result.outcome)}`);
-  return result.outcome.value.sequence;
-}
-
 test("a member's ack is held in a group above the live-receipt limit and recorded at once at the limit", async () => {
   const large = await groupOf(liveReceiptsMaxMembers + 1);
   const small = await groupOf(liveReceiptsMaxMembers);
-  const [inLarge, inSmall] = await Promise.all([sent(large.ownerStream, large.groupId), sent(small.ownerStream, small.groupId)]);
+  const [inLarge, inSmall] = await Promise.all([
+    sentSequence(large.ownerStream, large.groupId, "hello everyone"),
+    sentSequence(small.ownerStream, small.groupId, "hello everyone"),
+  ]);
   await eventually(
     "the members' devices have the messages",
     () => large.memberStream.cursors.get(large.groupId) === inLarge && small.memberStream.cursors.get(small.groupId) === inSmall,
@@ -68,14 +62,14 @@ test("a member's ack is held in a group above the live-receipt limit and recorde
   const ackedAt = Date.now();
   await eventuallyAsync(
     "recorded at once at the limit",
-    async () => (await deliveredOf(small.owner, small.groupId, small.member.userId)) === inSmall,
+    async () => (await deliveredOf(c, small.owner, small.groupId, small.member.userId)) === inSmall,
   );
   assert.ok(Date.now() - ackedAt < heldDelayMs / 2, "an ack at the limit is not held");
   await sleep(Math.max(0, ackedAt + heldDelayMs / 2 - Date.now()));
-  assert.ok((await deliveredOf(large.owner, large.groupId, large.member.userId)) < inLarge, "held above the limit");
+  assert.ok((await deliveredOf(c, large.owner, large.groupId, large.member.userId)) < inLarge, "held above the limit");
   await eventuallyAsync(
     "recorded after the wait",
-    async () => (await deliveredOf(large.owner, large.groupId, large.member.userId)) === inLarge,
+    async () => (await deliveredOf(c, large.owner, large.groupId, large.member.userId)) === inLarge,
   );
   for (const s of [large.ownerStream, small.ownerStream, ...large.memberStreams, ...small.memberStreams]) s.close();
 });

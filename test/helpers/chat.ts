@@ -1,6 +1,7 @@
 // Small builders shared by the end-to-end tests.
 import { randomUUID } from "node:crypto";
 import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { DeviceStream } from "../../clients/node/device-stream.ts";
 import type { ConversationEvent } from "../../gen/parley/v1/events_pb.js";
 import type { SendMessageRequestSchema } from "../../gen/parley/v1/messaging_pb.js";
 
@@ -8,6 +9,13 @@ export type SendInit = Omit<MessageInitShape<typeof SendMessageRequestSchema>, "
 
 export function textMessage(conversationId: string, body: string, clientMessageId: string = randomUUID()): SendInit {
   return { conversationId, clientMessageId, content: { kind: { case: "text", value: { body } } } };
+}
+
+/** Sends a text message on a device stream and returns its sequence (throws if it was refused). */
+export async function sentSequence(stream: DeviceStream, conversationId: string, body: string): Promise<bigint> {
+  const result = await stream.send(textMessage(conversationId, body));
+  if (result.outcome.case !== "sent") throw new Error(`send failed: ${JSON.stringify(result.outcome)}`);
+  return result.outcome.value.sequence;
 }
 
 /** The text of a message event (empty for other kinds). */
