@@ -3,9 +3,10 @@ import assert from "node:assert/strict";
 import { statSync } from "node:fs";
 import type { DatabaseSync } from "node:sqlite";
 import { test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { createLogger } from "../services/shared/logger.ts";
 import type { CheckpointReport } from "../services/storage/checkpoint-worker.ts";
-import { startCheckpointer } from "../services/storage/checkpointer.ts";
+import { type CheckpointerOptions, startCheckpointer } from "../services/storage/checkpointer.ts";
 import { closeDatabase, databasePath, openDatabase, type SyncMode, transaction } from "../services/storage/sqlite.ts";
 import { tempDataDir } from "./helpers/parley.ts";
 
@@ -20,7 +21,13 @@ async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 10
 }
 
 /** The checkpointer on a 50 ms interval, quiet logs. */
-const start = (db: DatabaseSync, dataDir: string, sync: SyncMode, onCheckpoint?: (report: CheckpointReport) => void) =>
+const start = (
+  db: DatabaseSync,
+  dataDir: string,
+  sync: SyncMode,
+  onCheckpoint?: (report: CheckpointReport) => void,
+  more: Partial<CheckpointerOptions> = {},
+) =>
   startCheckpointer({
     db,
     path: databasePath(dataDir),
@@ -28,7 +35,10 @@ const start = (db: DatabaseSync, dataDir: string, sync: SyncMode, onCheckpoint?:
     intervalMs: 50,
     logger: createLogger({ level: "error" }),
     onCheckpoint,
+    ...more,
   });
+
+const walBytes = (dataDir: string) => statSync(`${databasePath(dataDir)}-wal`, { throwIfNoEntry: false })?.size ?? 0;
 
 test("committed pages reach the database file through the background thread; commits never checkpoint", async () => {
   const dataDir = tempDataDir();
@@ -64,5 +74,47 @@ test("stopping the thread leaves a store that closes cleanly with an empty WAL",
   db.exec("CREATE TABLE notes (id INTEGER PRIMARY KEY)");
   await checkpointer.stop();
   closeDatabase(db);
-  assert.equal(statSync(`${databasePath(dataDir)}-wal`, { throwIfNoEntry: false })?.size ?? 0, 0);
+  assert.equal(walBytes(dataDir), 0);
+});
+
+test("under writes that never pause, the WAL still starts again from its beginning and stays bounded", async () => {
+  const dataDir = tempDataDir();
+  const db = openDatabase({ dataDir });
+  db.exec("CREATE TABLE notes (id INTEGER PRIMARY KEY, body BLOB NOT NULL)");
+  const restartFrames = 256;
+  const restarts: { copiedFrames: number; durationMs: number }[] = [];
+  const checkpointer = start(db, dataDir, "normal", undefined, {
+    intervalMs: 10,
+    restartFrames,
+    onRestart: (restart) => restarts.push(restart),
+  });
+  const commits = 4_000;
+  let largestWal = 0;
+  try {
+    const insert = db.prepare("INSERT INTO notes (body) VALUES (?)");
+    // Five commits a millisecond, about 50 MB of WAL a second, never idle for long enough that the
+    // background thread finds the whole WAL copied. About 50 MB of pages in all.
+    for (let i = 0; i < commits; i++) {
+      transaction(db, () => insert.run(Buffer.alloc(3_000, i % 256)));
+      if (i % 5 === 4) {
+        largestWal = Math.max(largestWal, walBytes(dataDir));
+        await sleep(1);
+      }
+    }
+  } finally {
+    await checkpointer.stop();
+  }
+  assert.ok(restarts.length > 0, "the serving connection took part in a restart");
+  const frame = 4_096 + 24;
+  // Without restarts it reaches about 50 MB; the bound leaves room for a slow machine's threads.
+  const bound = 16 * restartFrames * frame;
+  assert.ok(largestWal <= bound, `the WAL stayed bounded (largest ${largestWal} bytes, bound ${bound})`);
+  closeDatabase(db);
+  const reopened = openDatabase({ dataDir });
+  try {
+    const { count } = reopened.prepare("SELECT count(*) AS count FROM notes").get() as { count: number };
+    assert.equal(count, commits, "every committed row survived the restarts");
+  } finally {
+    closeDatabase(reopened);
+  }
 });

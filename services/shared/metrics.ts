@@ -37,6 +37,12 @@ export function createMetrics() {
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     }),
+    walRestartSeconds: new Histogram({
+      name: "parley_sqlite_wal_restart_seconds",
+      help: "Time the serving connection held the event loop copying the WAL's last frames so it could start again",
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1],
+      registers: [registry],
+    }),
     errors: new Counter({
       name: "parley_rpc_errors_total",
       help: "RPC failures by procedure and gRPC code",

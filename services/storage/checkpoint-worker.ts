@@ -7,6 +7,8 @@ export interface CheckpointWorkerData {
   path: string;
   intervalMs: number;
   synchronous: "NORMAL" | "FULL";
+  /** A WAL this long is caught up with and handed to the serving connection to restart. */
+  restartFrames: number;
 }
 
 export interface CheckpointReport {
@@ -15,29 +17,68 @@ export interface CheckpointReport {
   /** Of those, frames now copied into the database file. */
   checkpointed: number;
   durationMs: number;
+  /**
+   * The WAL has reached `restartFrames` and this thread is paused: the serving connection copies
+   * what it committed since (see checkpointer.ts) and sends "resume".
+   */
+  restart: boolean;
 }
 
-const { path, intervalMs, synchronous } = workerData as CheckpointWorkerData;
+/** Back-to-back passes stop chasing the writer once one copies fewer frames than this. */
+const caughtUpFrames = 256;
+const maxCatchUpPasses = 8;
+
+const { path, intervalMs, synchronous, restartFrames } = workerData as CheckpointWorkerData;
 const db = new DatabaseSync(path);
 db.exec(`PRAGMA synchronous = ${synchronous}`);
 db.exec("PRAGMA busy_timeout = 5000");
 // PASSIVE never waits on the writer: it copies what is committed and leaves the rest for next time.
 const checkpoint = db.prepare("PRAGMA wal_checkpoint(PASSIVE)");
 let lastLogged = -1;
+let timer: NodeJS.Timeout | undefined;
+let stopped = false;
 
-const timer = setInterval(() => {
+type Pass = { busy: number; log: number; checkpointed: number };
+const pass = () => checkpoint.get() as Pass;
+
+function tick(): void {
+  timer = undefined;
   const started = performance.now();
-  const row = checkpoint.get() as { busy: number; log: number; checkpointed: number };
+  let row = pass();
+  // Under steady writes a pass never ends with nothing left behind it, and only a WAL that was
+  // copied to its end can start again from its beginning: it would grow without bound. Past the
+  // limit, chase the writer until a pass finds little new, then hand the rest to the writer.
+  const restart = row.log >= restartFrames;
+  for (let i = 0; restart && i < maxCatchUpPasses; i++) {
+    const before = row.checkpointed;
+    row = pass();
+    if (row.checkpointed - before < caughtUpFrames) break;
+  }
   // An idle store reports nothing; after the writer restarts the WAL, `log` starts again from 0.
-  if (row.log === lastLogged && row.log === row.checkpointed) return;
-  lastLogged = row.log;
-  const report: CheckpointReport = { logged: row.log, checkpointed: row.checkpointed, durationMs: performance.now() - started };
-  parentPort?.postMessage(report);
-}, intervalMs);
+  if (restart || row.log !== lastLogged || row.log !== row.checkpointed) {
+    lastLogged = row.log;
+    const report: CheckpointReport = {
+      logged: row.log,
+      checkpointed: row.checkpointed,
+      durationMs: performance.now() - started,
+      restart,
+    };
+    parentPort?.postMessage(report);
+  }
+  if (!restart) schedule();
+}
+
+function schedule(): void {
+  if (!stopped && !timer) timer = setTimeout(tick, intervalMs);
+}
 
 parentPort?.on("message", (message) => {
+  if (message === "resume") return schedule();
   if (message !== "stop") return;
-  clearInterval(timer);
+  stopped = true;
+  clearTimeout(timer);
   db.close();
   parentPort?.close();
 });
+
+schedule();
