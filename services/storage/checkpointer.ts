@@ -82,6 +82,9 @@ export function startCheckpointer(options: CheckpointerOptions): Checkpointer {
   return {
     async stop() {
       stopping = true;
+      // Unref'd while it runs; held now, or a process with nothing else left to do would exit
+      // before the thread does and never reach the caller's close.
+      worker.ref();
       worker.postMessage("stop");
       await exited;
     },
