@@ -116,3 +116,32 @@ test("a flood of sends does not hold bulk writes back: each turn commits some of
     "a bulk write went out before the last turn's sends, not after the flood",
   );
 });
+
+test("held, writes wait in the queue with the event loop free; released, they commit together", async () => {
+  const { db, committed } = scratch();
+  const commit = createGroupCommit(db);
+  const release = commit.hold();
+  let settled = 0;
+  const writes = [1, 2, 3].map((id) =>
+    commit(() => db.prepare("INSERT INTO notes (id, body) VALUES (?, 'x')").run(id), id === 2 ? "bulk" : "now").then(() => {
+      settled++;
+    }),
+  );
+  // Several turns of the event loop (timers run: nothing blocks while writes are held).
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.deepEqual(committed(), [], "nothing commits while held");
+  assert.equal(settled, 0);
+  release();
+  release(); // a second release of the same hold changes nothing
+  await Promise.all(writes);
+  assert.deepEqual(committed(), [1, 2, 3]);
+  const again = commit.hold();
+  const more = commit(() => db.prepare("INSERT INTO notes (id, body) VALUES (4, 'x')").run());
+  const stillHeld = commit.hold();
+  again();
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.deepEqual(committed(), [1, 2, 3], "one hold left is still a hold");
+  stillHeld();
+  await more;
+  assert.deepEqual(committed(), [1, 2, 3, 4]);
+});

@@ -61,7 +61,7 @@ export async function startParley(config: ParleyConfig, overrides: StartOverride
       metrics.walFramesPending.set(report.logged - report.checkpointed);
       metrics.checkpointSeconds.observe(report.durationMs / 1000);
     },
-    onRestart: (restart) => metrics.walRestartSeconds.observe(restart.durationMs / 1000),
+    onRestart: (restart) => metrics.walRestartSeconds.observe(restart.heldMs / 1000),
   });
   const health = createHealthState();
   const wiring = wireServices({

@@ -39,8 +39,8 @@ export function createMetrics() {
     }),
     walRestartSeconds: new Histogram({
       name: "parley_sqlite_wal_restart_seconds",
-      help: "Time the serving connection held the event loop copying the WAL's last frames so it could start again",
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1],
+      help: "Time commits were held while the checkpoint thread copied the WAL's last frames so it could start again",
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
       registers: [registry],
     }),
     errors: new Counter({

@@ -18,10 +18,11 @@ export interface CheckpointReport {
   checkpointed: number;
   durationMs: number;
   /**
-   * The WAL has reached `restartFrames` and this thread is paused: the serving connection copies
-   * what it committed since (see checkpointer.ts) and sends "resume".
+   * "caught-up": the WAL reached `restartFrames`, this thread caught up with the writer and waits
+   * for "finish", sent once the serving connection holds its commits (see checkpointer.ts).
+   * "finished": the pass that ran while they were held; the thread runs on as before.
    */
-  restart: boolean;
+  restart?: "caught-up" | "finished";
 }
 
 /** Back-to-back passes stop chasing the writer once one copies fewer frames than this. */
@@ -47,25 +48,31 @@ function tick(): void {
   let row = pass();
   // Under steady writes a pass never ends with nothing left behind it, and only a WAL that was
   // copied to its end can start again from its beginning: it would grow without bound. Past the
-  // limit, chase the writer until a pass finds little new, then hand the rest to the writer.
+  // limit, chase the writer until a pass finds little new, then ask it to hold its commits.
   const restart = row.log >= restartFrames;
   for (let i = 0; restart && i < maxCatchUpPasses; i++) {
     const before = row.checkpointed;
     row = pass();
     if (row.checkpointed - before < caughtUpFrames) break;
   }
-  // An idle store reports nothing; after the writer restarts the WAL, `log` starts again from 0.
-  if (restart || row.log !== lastLogged || row.log !== row.checkpointed) {
-    lastLogged = row.log;
-    const report: CheckpointReport = {
-      logged: row.log,
-      checkpointed: row.checkpointed,
-      durationMs: performance.now() - started,
-      restart,
-    };
-    parentPort?.postMessage(report);
-  }
+  report(row, started, restart ? "caught-up" : undefined);
   if (!restart) schedule();
+}
+
+/** The writer holds its commits: this pass copies the WAL to its end, so the next commit restarts it. */
+function finish(): void {
+  const started = performance.now();
+  report(pass(), started, "finished");
+  schedule();
+}
+
+function report(row: Pass, started: number, restart: CheckpointReport["restart"]): void {
+  // An idle store reports nothing; after the writer restarts the WAL, `log` starts again from 0.
+  if (!restart && row.log === lastLogged && row.log === row.checkpointed) return;
+  lastLogged = row.log;
+  const message: CheckpointReport = { logged: row.log, checkpointed: row.checkpointed, durationMs: performance.now() - started };
+  if (restart) message.restart = restart;
+  parentPort?.postMessage(message);
 }
 
 function schedule(): void {
@@ -73,7 +80,7 @@ function schedule(): void {
 }
 
 parentPort?.on("message", (message) => {
-  if (message === "resume") return schedule();
+  if (message === "finish") return stopped ? undefined : finish();
   if (message !== "stop") return;
   stopped = true;
   clearTimeout(timer);

@@ -17,7 +17,13 @@ interface Queued {
  */
 export type CommitPriority = "now" | "bulk";
 
-export type GroupCommit = <T>(work: () => T, priority?: CommitPriority) => Promise<T>;
+export type GroupCommit = (<T>(work: () => T, priority?: CommitPriority) => Promise<T>) & {
+  /**
+   * Queues every write until the returned release is called, without blocking the event loop:
+   * the WAL checkpointer copies the log to its end meanwhile (services/storage/checkpointer.ts).
+   */
+  hold(): () => void;
+};
 
 const shared = new WeakMap<DatabaseSync, GroupCommit>();
 
@@ -41,6 +47,7 @@ export function createGroupCommit(db: DatabaseSync, options: { maxBatch?: number
   let now: Queued[] = [];
   const bulk: Queued[] = [];
   let scheduled = false;
+  let holds = 0;
 
   function schedule(): void {
     if (scheduled) return;
@@ -51,6 +58,7 @@ export function createGroupCommit(db: DatabaseSync, options: { maxBatch?: number
 
   function flush(): void {
     scheduled = false;
+    if (holds > 0) return;
     // Sends first, all of them (each is one small write); bulk fills what room is left, and always
     // gets an eighth of a batch, so a flood of sends cannot hold receipts back for ever.
     const room = Math.max(Math.ceil(maxBatch / 8), maxBatch - now.length);
@@ -78,9 +86,20 @@ export function createGroupCommit(db: DatabaseSync, options: { maxBatch?: number
     for (const [i, item] of batch.entries()) item.resolve(results[i]);
   }
 
-  return <T>(work: () => T, priority: CommitPriority = "now") =>
+  const commit = <T>(work: () => T, priority: CommitPriority = "now") =>
     new Promise<T>((resolve, reject) => {
       (priority === "now" ? now : bulk).push({ work, resolve: resolve as (value: unknown) => void, reject });
       schedule();
     });
+  function hold(): () => void {
+    holds++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      holds--;
+      if (holds === 0 && now.length + bulk.length > 0) schedule();
+    };
+  }
+  return Object.assign(commit, { hold });
 }
