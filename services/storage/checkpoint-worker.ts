@@ -7,7 +7,7 @@ export interface CheckpointWorkerData {
   path: string;
   intervalMs: number;
   synchronous: "NORMAL" | "FULL";
-  /** A WAL this long is caught up with and handed to the serving connection to restart. */
+  /** A WAL this long is caught up with and copied to its end while the writer holds its commits. */
   restartFrames: number;
 }
 

@@ -73,11 +73,14 @@ export function startCheckpointer(options: CheckpointerOptions): Checkpointer {
     logger.debug("wal checkpoint", { ...report });
     options.onCheckpoint?.(report);
     if (report.restart === "finished") return releaseCommits(true);
-    if (report.restart !== "caught-up" || stopping || held) return;
+    if (report.restart !== "caught-up" || stopping) return;
     // The commits of the group-commit queue wait (the turn's reads, deliveries and sockets go on)
-    // while the thread copies what was committed since its last pass.
-    const release = groupCommitFor(db).hold();
-    held = { release, since: performance.now(), timer: setTimeout(() => releaseCommits(false), maxHoldMs) };
+    // while the thread copies what was committed since its last pass. The thread waits for
+    // "finish" whatever happens here, so it is always sent.
+    if (!held) {
+      const release = groupCommitFor(db).hold();
+      held = { release, since: performance.now(), timer: setTimeout(() => releaseCommits(false), maxHoldMs) };
+    }
     worker.postMessage("finish");
   });
   worker.on("error", (error) => logger.error("wal checkpointer failed", { error: error.message }));
