@@ -1,7 +1,7 @@
 // The embedded store's WAL is checkpointed by a background thread, not by the serving connection's commits.
 import assert from "node:assert/strict";
 import { statSync } from "node:fs";
-import type { DatabaseSync } from "node:sqlite";
+import { DatabaseSync } from "node:sqlite";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createLogger } from "../services/shared/logger.ts";
@@ -83,7 +83,7 @@ test("under writes that never pause, the WAL still starts again from its beginni
   const db = openDatabase({ dataDir });
   db.exec("CREATE TABLE notes (id INTEGER PRIMARY KEY, body BLOB NOT NULL)");
   const restartFrames = 256;
-  const restarts: { heldMs: number; finished: boolean }[] = [];
+  const restarts: { heldMs: number; finished: boolean; complete: boolean }[] = [];
   const checkpointer = start(db, dataDir, "normal", undefined, {
     intervalMs: 10,
     restartFrames,
@@ -121,5 +121,51 @@ test("under writes that never pause, the WAL still starts again from its beginni
     assert.equal(count, commits, "every committed row survived the restarts");
   } finally {
     closeDatabase(reopened);
+  }
+});
+
+test("a reader pinning an old snapshot gets fewer and fewer holds; once it lets go the WAL restarts again", async () => {
+  const dataDir = tempDataDir();
+  const db = openDatabase({ dataDir });
+  db.exec("CREATE TABLE notes (id INTEGER PRIMARY KEY, body BLOB NOT NULL)");
+  const restarts: { heldMs: number; finished: boolean; complete: boolean }[] = [];
+  const checkpointer = start(db, dataDir, "normal", undefined, {
+    intervalMs: 10,
+    restartFrames: 64,
+    onRestart: (restart) => restarts.push(restart),
+  });
+  // Another connection in a read transaction, as a backup tool reading the live file would be.
+  const reader = new DatabaseSync(databasePath(dataDir));
+  const insert = db.prepare("INSERT INTO notes (body) VALUES (?)");
+  const commit = groupCommitFor(db);
+  const writeFor = async (ms: number, until: () => boolean = () => false) => {
+    const end = Date.now() + ms;
+    for (let i = 0; Date.now() < end && !until(); i++) {
+      await commit(() => insert.run(Buffer.alloc(3_000, i % 256)));
+      if (i % 5 === 4) await sleep(1);
+    }
+  };
+  try {
+    reader.exec("BEGIN");
+    reader.prepare("SELECT count(*) FROM notes").get();
+    await writeFor(1_500);
+    const pinned = restarts.length;
+    assert.ok(pinned > 0, "the thread asked for a restart");
+    assert.ok(
+      restarts.every((r) => !r.complete),
+      "no restart could copy the WAL to its end under the reader",
+    );
+    // Every interval (10 ms) would be about 150 holds; backing off, a handful.
+    assert.ok(pinned <= 15, `${pinned} holds in 1.5 s under a pinned reader`);
+    reader.exec("COMMIT");
+    await writeFor(5_000, () => restarts.slice(pinned).some((r) => r.complete));
+    assert.ok(
+      restarts.slice(pinned).some((r) => r.complete),
+      "with the reader gone a restart copied the WAL to its end",
+    );
+  } finally {
+    reader.close();
+    await checkpointer.stop();
+    closeDatabase(db);
   }
 });

@@ -28,6 +28,8 @@ export interface CheckpointReport {
 /** Back-to-back passes stop chasing the writer once one copies fewer frames than this. */
 const caughtUpFrames = 256;
 const maxCatchUpPasses = 8;
+/** Most intervals skipped between restarts that could not copy the WAL to its end. */
+const maxRestartBackoff = 64;
 
 const { path, intervalMs, synchronous, restartFrames } = workerData as CheckpointWorkerData;
 const db = new DatabaseSync(path);
@@ -38,6 +40,9 @@ const checkpoint = db.prepare("PRAGMA wal_checkpoint(PASSIVE)");
 let lastLogged = -1;
 let timer: NodeJS.Timeout | undefined;
 let stopped = false;
+/** Intervals to wait before the next restart, and how many are left. */
+let restartBackoff = 0;
+let restartSkips = 0;
 
 type Pass = { busy: number; log: number; checkpointed: number };
 const pass = () => checkpoint.get() as Pass;
@@ -49,7 +54,8 @@ function tick(): void {
   // Under steady writes a pass never ends with nothing left behind it, and only a WAL that was
   // copied to its end can start again from its beginning: it would grow without bound. Past the
   // limit, chase the writer until a pass finds little new, then ask it to hold its commits.
-  const restart = row.log >= restartFrames;
+  const restart = row.log >= restartFrames && restartSkips === 0;
+  if (restartSkips > 0) restartSkips--;
   for (let i = 0; restart && i < maxCatchUpPasses; i++) {
     const before = row.checkpointed;
     row = pass();
@@ -62,7 +68,16 @@ function tick(): void {
 /** The writer holds its commits: this pass copies the WAL to its end, so the next commit restarts it. */
 function finish(): void {
   const started = performance.now();
-  report(pass(), started, "finished");
+  const row = pass();
+  // Short of the end, a reader elsewhere holds an older snapshot (a backup, say) and the log
+  // cannot restart under it: ask the writer to hold less and less often until it can.
+  if (row.checkpointed < row.log) {
+    restartBackoff = Math.min(Math.max(1, 2 * restartBackoff), maxRestartBackoff);
+    restartSkips = restartBackoff;
+  } else {
+    restartBackoff = 0;
+  }
+  report(row, started, "finished");
   schedule();
 }
 

@@ -26,8 +26,11 @@ export interface CheckpointerOptions {
   restartFrames?: number;
   logger: Logger;
   onCheckpoint?: (report: CheckpointReport) => void;
-  /** A restart: how long the writer's commits were held, and whether the thread finished in time. */
-  onRestart?: (restart: { heldMs: number; finished: boolean }) => void;
+  /**
+   * A restart: how long the writer's commits were held, whether the thread finished in time, and
+   * whether it copied the WAL to its end (if not, a reader elsewhere pins it and restarts back off).
+   */
+  onRestart?: (restart: { heldMs: number; finished: boolean; complete: boolean }) => void;
 }
 
 export interface Checkpointer {
@@ -58,21 +61,22 @@ export function startCheckpointer(options: CheckpointerOptions): Checkpointer {
   db.exec("PRAGMA wal_autocheckpoint = 0");
   let stopping = false;
   let held: { release: () => void; since: number; timer: NodeJS.Timeout } | undefined;
-  function releaseCommits(finished: boolean): void {
+  function releaseCommits(finished: boolean, complete = false): void {
     if (!held) return;
     const { release, since, timer } = held;
     held = undefined;
     clearTimeout(timer);
     release();
-    const restart = { heldMs: performance.now() - since, finished };
-    if (finished) logger.debug("wal restart", restart);
-    else logger.warn("wal restart: commits released before the checkpoint thread finished", restart);
+    const restart = { heldMs: performance.now() - since, finished, complete };
+    if (!finished) logger.warn("wal restart: commits released before the checkpoint thread finished", restart);
+    else if (!complete) logger.info("wal restart: a reader holds an older snapshot; restarts back off", restart);
+    else logger.debug("wal restart", restart);
     options.onRestart?.(restart);
   }
   worker.on("message", (report: CheckpointReport) => {
     logger.debug("wal checkpoint", { ...report });
     options.onCheckpoint?.(report);
-    if (report.restart === "finished") return releaseCommits(true);
+    if (report.restart === "finished") return releaseCommits(true, report.checkpointed === report.logged);
     if (report.restart !== "caught-up" || stopping) return;
     // The commits of the group-commit queue wait (the turn's reads, deliveries and sockets go on)
     // while the thread copies what was committed since its last pass. The thread waits for
