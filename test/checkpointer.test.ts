@@ -6,7 +6,7 @@ import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createLogger } from "../services/shared/logger.ts";
 import type { CheckpointReport } from "../services/storage/checkpoint-worker.ts";
-import { type CheckpointerOptions, startCheckpointer } from "../services/storage/checkpointer.ts";
+import { type CheckpointerOptions, startCheckpointer, type WalRestart } from "../services/storage/checkpointer.ts";
 import { groupCommitFor } from "../services/storage/group-commit.ts";
 import { closeDatabase, databasePath, openDatabase, type SyncMode, transaction } from "../services/storage/sqlite.ts";
 import { tempDataDir } from "./helpers/parley.ts";
@@ -40,6 +40,27 @@ const start = (
   });
 
 const walBytes = (dataDir: string) => statSync(`${databasePath(dataDir)}-wal`, { throwIfNoEntry: false })?.size ?? 0;
+
+/**
+ * 3 KB rows through the group commit, as the server's sends and receipts are, one after another
+ * with a millisecond's pause every five: about 40 MB of WAL a second, never idle long enough for
+ * the thread to find it all copied. Stops after `count` rows or when `done` says so; calls
+ * `sample` at every pause.
+ */
+async function writeSteadily(
+  db: DatabaseSync,
+  options: { count: number; done?: () => boolean; sample?: () => void },
+): Promise<void> {
+  const insert = db.prepare("INSERT INTO notes (body) VALUES (?)");
+  const commit = groupCommitFor(db);
+  for (let i = 0; i < options.count && !options.done?.(); i++) {
+    await commit(() => insert.run(Buffer.alloc(3_000, i % 256)));
+    if (i % 5 === 4) {
+      options.sample?.();
+      await sleep(1);
+    }
+  }
+}
 
 test("committed pages reach the database file through the background thread; commits never checkpoint", async () => {
   const dataDir = tempDataDir();
@@ -83,7 +104,7 @@ test("under writes that never pause, the WAL still starts again from its beginni
   const db = openDatabase({ dataDir });
   db.exec("CREATE TABLE notes (id INTEGER PRIMARY KEY, body BLOB NOT NULL)");
   const restartFrames = 256;
-  const restarts: { heldMs: number; finished: boolean; complete: boolean }[] = [];
+  const restarts: WalRestart[] = [];
   const checkpointer = start(db, dataDir, "normal", undefined, {
     intervalMs: 10,
     restartFrames,
@@ -92,17 +113,7 @@ test("under writes that never pause, the WAL still starts again from its beginni
   const commits = 6_000;
   let largestWal = 0;
   try {
-    const insert = db.prepare("INSERT INTO notes (body) VALUES (?)");
-    const commit = groupCommitFor(db);
-    // Commits through the group commit, as the server's sends and receipts are, one after another:
-    // about 40 MB of WAL a second, never idle long enough for the thread to find it all copied.
-    for (let i = 0; i < commits; i++) {
-      await commit(() => insert.run(Buffer.alloc(3_000, i % 256)));
-      if (i % 5 === 4) {
-        largestWal = Math.max(largestWal, walBytes(dataDir));
-        await sleep(1);
-      }
-    }
+    await writeSteadily(db, { count: commits, sample: () => (largestWal = Math.max(largestWal, walBytes(dataDir))) });
   } finally {
     await checkpointer.stop();
   }
@@ -128,7 +139,7 @@ test("a reader pinning an old snapshot gets fewer and fewer holds; once it lets 
   const dataDir = tempDataDir();
   const db = openDatabase({ dataDir });
   db.exec("CREATE TABLE notes (id INTEGER PRIMARY KEY, body BLOB NOT NULL)");
-  const restarts: { heldMs: number; finished: boolean; complete: boolean }[] = [];
+  const restarts: WalRestart[] = [];
   const checkpointer = start(db, dataDir, "normal", undefined, {
     intervalMs: 10,
     restartFrames: 64,
@@ -136,14 +147,9 @@ test("a reader pinning an old snapshot gets fewer and fewer holds; once it lets 
   });
   // Another connection in a read transaction, as a backup tool reading the live file would be.
   const reader = new DatabaseSync(databasePath(dataDir));
-  const insert = db.prepare("INSERT INTO notes (body) VALUES (?)");
-  const commit = groupCommitFor(db);
-  const writeFor = async (ms: number, until: () => boolean = () => false) => {
+  const writeFor = (ms: number, done: () => boolean = () => false) => {
     const end = Date.now() + ms;
-    for (let i = 0; Date.now() < end && !until(); i++) {
-      await commit(() => insert.run(Buffer.alloc(3_000, i % 256)));
-      if (i % 5 === 4) await sleep(1);
-    }
+    return writeSteadily(db, { count: Number.POSITIVE_INFINITY, done: () => Date.now() >= end || done() });
   };
   try {
     reader.exec("BEGIN");

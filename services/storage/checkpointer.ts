@@ -16,6 +16,12 @@ import type { CheckpointReport, CheckpointWorkerData } from "./checkpoint-worker
 import { groupCommitFor } from "./group-commit.ts";
 import type { SyncMode } from "./sqlite.ts";
 
+/**
+ * A restart: how long the writer's commits were held, whether the thread finished in time, and
+ * whether it copied the WAL to its end (if not, a reader elsewhere pins it and restarts back off).
+ */
+export type WalRestart = { heldMs: number; finished: boolean; complete: boolean };
+
 export interface CheckpointerOptions {
   /** The serving connection, and the path of its database file. */
   db: DatabaseSync;
@@ -26,11 +32,7 @@ export interface CheckpointerOptions {
   restartFrames?: number;
   logger: Logger;
   onCheckpoint?: (report: CheckpointReport) => void;
-  /**
-   * A restart: how long the writer's commits were held, whether the thread finished in time, and
-   * whether it copied the WAL to its end (if not, a reader elsewhere pins it and restarts back off).
-   */
-  onRestart?: (restart: { heldMs: number; finished: boolean; complete: boolean }) => void;
+  onRestart?: (restart: WalRestart) => void;
 }
 
 export interface Checkpointer {
@@ -67,7 +69,7 @@ export function startCheckpointer(options: CheckpointerOptions): Checkpointer {
     held = undefined;
     clearTimeout(timer);
     release();
-    const restart = { heldMs: performance.now() - since, finished, complete };
+    const restart: WalRestart = { heldMs: performance.now() - since, finished, complete };
     if (!finished) logger.warn("wal restart: commits released before the checkpoint thread finished", restart);
     else if (!complete) logger.info("wal restart: a reader holds an older snapshot; restarts back off", restart);
     else logger.debug("wal restart", restart);
