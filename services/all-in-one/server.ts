@@ -12,6 +12,7 @@ import { serveWebSocket } from "../gateway/websocket/server.ts";
 import { createHealthState } from "../health/service.ts";
 import { LogCodeSender } from "../identity/adapters/log-code-sender.ts";
 import type { CodeSender } from "../identity/ports.ts";
+import { inlineWrites, threadWrites } from "../messaging/adapters/sqlite/writes.ts";
 import { type Clock, createUuidV7Generator, systemClock } from "../shared/clock.ts";
 import { createLogger, type Logger } from "../shared/logger.ts";
 import { createMetrics, serveMetrics } from "../shared/metrics.ts";
@@ -52,11 +53,17 @@ export async function startParley(config: ParleyConfig, overrides: StartOverride
   const db = openDatabase({ dataDir: config.dataDir, sync: config.sqliteSync });
   const bus = createMemoryBus({ logger: logger.child({ component: "bus" }) });
   const metrics = createMetrics();
+  const path = databasePath(config.dataDir);
+  const sqliteLogger = logger.child({ component: "sqlite" });
+  const writeThread = config.sqliteWriteThread
+    ? threadWrites({ path, sync: config.sqliteSync, logger: sqliteLogger })
+    : undefined;
   const checkpointer = startCheckpointer({
     db,
-    path: databasePath(config.dataDir),
+    path,
+    commits: writeThread,
     sync: config.sqliteSync,
-    logger: logger.child({ component: "sqlite" }),
+    logger: sqliteLogger,
     onCheckpoint: (report) => {
       metrics.walFramesPending.set(report.logged - report.checkpointed);
       metrics.checkpointSeconds.observe(report.durationMs / 1000);
@@ -67,6 +74,7 @@ export async function startParley(config: ParleyConfig, overrides: StartOverride
   const wiring = wireServices({
     config,
     db,
+    writes: writeThread ?? inlineWrites(db),
     bus,
     clock,
     ids: createUuidV7Generator(clock),
@@ -120,6 +128,7 @@ export async function startParley(config: ParleyConfig, overrides: StartOverride
     workers.abort();
     wiring.registry.stop();
     await bus.close();
+    await writeThread?.close();
     await checkpointer.stop();
     closeDatabase(db);
     metricsServer?.server.close();

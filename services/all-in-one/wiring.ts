@@ -26,6 +26,7 @@ import {
 import { SqliteHistoryStart, SqliteLinkTokenStore } from "../identity/adapters/sqlite-linking.ts";
 import { composeIdentity } from "../identity/compose.ts";
 import type { CodeSender } from "../identity/ports.ts";
+import type { MessagingWrites } from "../messaging/adapters/sqlite/writes.ts";
 import {
   SqliteConversationStore,
   SqliteEventLog,
@@ -60,6 +61,8 @@ import type { ParleyConfig } from "./config.ts";
 export interface WiringDeps {
   config: ParleyConfig;
   db: DatabaseSync;
+  /** Where appends and receipts commit: the write thread, or `db`'s own group commit. */
+  writes: MessagingWrites;
   bus: EventBus;
   clock: Clock;
   ids: IdGenerator;
@@ -97,8 +100,8 @@ export function wireServices(deps: WiringDeps) {
   const messaging = composeMessaging({
     stores: {
       conversations,
-      log: new SqliteEventLog(db),
-      receipts: new SqliteReceiptStore(db),
+      log: new SqliteEventLog(db, deps.writes),
+      receipts: new SqliteReceiptStore(db, deps.writes),
       users: userDirectory(identityStores.users),
       links: new SqliteInviteLinkStore(db),
       joinRequests: new SqliteJoinRequestStore(db),

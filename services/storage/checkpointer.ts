@@ -13,7 +13,7 @@ import type { DatabaseSync } from "node:sqlite";
 import { Worker } from "node:worker_threads";
 import type { Logger } from "../shared/logger.ts";
 import type { CheckpointReport, CheckpointWorkerData } from "./checkpoint-worker.ts";
-import { groupCommitFor } from "./group-commit.ts";
+import { type CommitQueue, inlineCommitQueue } from "./group-commit.ts";
 import type { SyncMode } from "./sqlite.ts";
 
 /**
@@ -26,6 +26,8 @@ export interface CheckpointerOptions {
   /** The serving connection, and the path of its database file. */
   db: DatabaseSync;
   path: string;
+  /** Where the hot writes commit, if not on `db`'s own group commit (the write thread). */
+  commits?: CommitQueue;
   sync: SyncMode;
   intervalMs?: number;
   /** WAL frames (pages) past which the log is restarted; the file is kept at twice that size. */
@@ -55,13 +57,20 @@ export function startCheckpointer(options: CheckpointerOptions): Checkpointer {
     synchronous: options.sync === "full" ? "FULL" : "NORMAL",
     restartFrames: options.restartFrames ?? defaultRestartFrames,
   };
+  const commits = options.commits ?? inlineCommitQueue(db);
+  // Every connection that commits: the serving one, and the write thread's if there is one.
+  const configure = (sql: string) => {
+    db.exec(sql);
+    if (options.commits) options.commits.configure(sql);
+  };
   const pageSize = (db.prepare("PRAGMA page_size").get() as { page_size: number }).page_size;
   // Truncates the file after a burst (SQLite applies it when a restarted log commits).
-  db.exec(`PRAGMA journal_size_limit = ${2 * workerData.restartFrames * (pageSize + 24)}`);
+  configure(`PRAGMA journal_size_limit = ${2 * workerData.restartFrames * (pageSize + 24)}`);
   const worker = new Worker(new URL("./checkpoint-worker.ts", import.meta.url), { workerData });
   worker.unref();
-  db.exec("PRAGMA wal_autocheckpoint = 0");
+  configure("PRAGMA wal_autocheckpoint = 0");
   let stopping = false;
+  let holding = false;
   let held: { release: () => void; since: number; timer: NodeJS.Timeout } | undefined;
   function releaseCommits(finished: boolean, complete = false): void {
     if (!held) return;
@@ -83,11 +92,14 @@ export function startCheckpointer(options: CheckpointerOptions): Checkpointer {
     // The commits of the group-commit queue wait (the turn's reads, deliveries and sockets go on)
     // while the thread copies what was committed since its last pass. The thread waits for
     // "finish" whatever happens here, so it is always sent.
-    if (!held) {
-      const release = groupCommitFor(db).hold();
-      held = { release, since: performance.now(), timer: setTimeout(() => releaseCommits(false), maxHoldMs) };
-    }
-    worker.postMessage("finish");
+    if (held || holding) return worker.postMessage("finish");
+    holding = true;
+    void commits.hold().then((release) => {
+      holding = false;
+      if (stopping) release();
+      else held = { release, since: performance.now(), timer: setTimeout(() => releaseCommits(false), maxHoldMs) };
+      worker.postMessage("finish");
+    });
   });
   worker.on("error", (error) => logger.error("wal checkpointer failed", { error: error.message }));
   const exited = new Promise<void>((resolve) => {
@@ -95,7 +107,7 @@ export function startCheckpointer(options: CheckpointerOptions): Checkpointer {
       releaseCommits(false);
       if (!stopping) {
         logger.error("wal checkpointer stopped; commits checkpoint inline again", { code });
-        if (db.isOpen) db.exec(`PRAGMA wal_autocheckpoint = ${inlineCheckpointPages}`);
+        if (db.isOpen) configure(`PRAGMA wal_autocheckpoint = ${inlineCheckpointPages}`);
       }
       resolve();
     });

@@ -25,6 +25,26 @@ export type GroupCommit = (<T>(work: () => T, priority?: CommitPriority) => Prom
   hold(): () => void;
 };
 
+/**
+ * Where a process's hot writes commit, as the WAL checkpointer sees it: it holds them while it
+ * copies the log to its end, and sets the committing connection's pragmas. The group commit on
+ * the serving connection is one; the write thread (write-thread.ts) is the other.
+ */
+export interface CommitQueue {
+  /** Resolves once nothing commits any more, with the release that lets commits go on. */
+  hold(): Promise<() => void>;
+  /** Runs a PRAGMA on the connection that commits. */
+  configure(sql: string): void;
+}
+
+/** The serving connection's group commit as a commit queue. */
+export function inlineCommitQueue(db: DatabaseSync): CommitQueue {
+  return {
+    hold: async () => groupCommitFor(db).hold(),
+    configure: (sql) => db.exec(sql),
+  };
+}
+
 const shared = new WeakMap<DatabaseSync, GroupCommit>();
 
 /** The database's one group commit, shared by its stores: a turn's sends and acks commit together. */

@@ -20,13 +20,34 @@ export const databasePath = (dataDir: string) => join(dataDir, "parley.db");
 
 export function openDatabase(options: SqliteOptions): DatabaseSync {
   mkdirSync(options.dataDir, { recursive: true });
-  const db = new DatabaseSync(databasePath(options.dataDir));
-  db.exec("PRAGMA journal_mode = WAL");
-  db.exec(`PRAGMA synchronous = ${options.sync === "full" ? "FULL" : "NORMAL"}`);
-  db.exec("PRAGMA foreign_keys = ON");
-  db.exec("PRAGMA busy_timeout = 5000");
+  const db = connect(databasePath(options.dataDir), options.sync);
   migrate(db);
   return db;
+}
+
+/** One more connection to a database file, set up as the serving one (no migrations). */
+export function connect(path: string, sync: SyncMode = "normal"): DatabaseSync {
+  const db = new DatabaseSync(path);
+  db.exec("PRAGMA journal_mode = WAL");
+  db.exec(`PRAGMA synchronous = ${sync === "full" ? "FULL" : "NORMAL"}`);
+  db.exec("PRAGMA foreign_keys = ON");
+  db.exec("PRAGMA busy_timeout = 5000");
+  return db;
+}
+
+/**
+ * Runs reads of several statements on one snapshot. A connection in another thread may commit
+ * between two statements (the write thread, write-thread.ts); inside a read transaction it cannot
+ * change what they see.
+ */
+export function snapshot<T>(db: DatabaseSync, fn: () => T): T {
+  if (db.isTransaction) return fn();
+  db.exec("BEGIN");
+  try {
+    return fn();
+  } finally {
+    db.exec("COMMIT");
+  }
 }
 
 /** Runs fn inside BEGIN IMMEDIATE ... COMMIT; node:sqlite is synchronous, so nothing interleaves. */

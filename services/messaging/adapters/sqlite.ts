@@ -2,27 +2,16 @@
 // services/storage/migrations.ts and services/storage/sqlite-migrations/groups.ts). Every append
 // runs inside one BEGIN IMMEDIATE transaction (shared by group commit with the same turn's other
 // writes): the membership-version check, the sequence, the event and any membership or group
-// change commit together, or not at all.
+// change commit together, or not at all. Appends and receipts are in sqlite/writes.ts, which runs
+// them on this connection or in the write thread.
 import type { DatabaseSync } from "node:sqlite";
 import { clone } from "@bufbuild/protobuf";
-import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { ConversationEventSchema } from "../../../gen/parley/v1/events_pb.js";
-import { conversationNotFound } from "../../shared/errors.ts";
-import { type GroupCommit, groupCommitFor } from "../../storage/group-commit.ts";
-import { prepared, transaction } from "../../storage/sqlite.ts";
-import { membershipVersionConflict } from "../group-errors.ts";
-import { type AppendInput, bumpsVersion, type ConversationStore, type EventLog, type ReceiptStore, type Seat } from "../ports.ts";
-import {
-  applyGroup,
-  applyMembership,
-  decode,
-  insertEvent,
-  type Row,
-  toConversation,
-  toGroupState,
-  toMember,
-  upsertMember,
-} from "./sqlite/rows.ts";
+import { prepared, snapshot, transaction } from "../../storage/sqlite.ts";
+import type { AppendInput, ConversationStore, EventLog, ReceiptStore, Seat } from "../ports.ts";
+import { decode, insertEvent, type Row, toConversation, toGroupState, toMember, upsertMember } from "./sqlite/rows.ts";
+
+import { inlineWrites, type MessagingWrites } from "./sqlite/writes.ts";
 
 export { SqliteGroupRetention, SqliteInviteLinkStore, SqliteJoinRequestStore } from "./sqlite/groups.ts";
 
@@ -116,14 +105,16 @@ export class SqliteConversationStore implements ConversationStore {
   }
 
   async roster(conversationId: string) {
-    // Two statements with no await between: node:sqlite is synchronous, so nothing commits in between.
-    const group = prepared(
-      this.#db,
-      "SELECT membership_version, settings, deleted_at FROM conversations WHERE conversation_id = ?",
-    ).get(conversationId) as Row | undefined;
-    if (!group) return undefined;
-    const members = prepared(this.#db, "SELECT * FROM members WHERE conversation_id = ?").all(conversationId) as Row[];
-    return { ...toGroupState(group), members: members.map(toMember) };
+    // Two statements on one snapshot: the write thread may commit between them otherwise.
+    return snapshot(this.#db, () => {
+      const group = prepared(
+        this.#db,
+        "SELECT membership_version, settings, deleted_at FROM conversations WHERE conversation_id = ?",
+      ).get(conversationId) as Row | undefined;
+      if (!group) return undefined;
+      const members = prepared(this.#db, "SELECT * FROM members WHERE conversation_id = ?").all(conversationId) as Row[];
+      return { ...toGroupState(group), members: members.map(toMember) };
+    });
   }
 
   async seat(conversationId: string, userId: string) {
@@ -167,46 +158,16 @@ export class SqliteConversationStore implements ConversationStore {
 
 export class SqliteEventLog implements EventLog {
   readonly #db: DatabaseSync;
-  readonly #commit: GroupCommit;
-  constructor(db: DatabaseSync) {
+  readonly #writes: MessagingWrites;
+  /** `writes`: where appends commit (the serving connection's group commit unless given). */
+  constructor(db: DatabaseSync, writes: MessagingWrites = inlineWrites(db)) {
     this.#db = db;
-    this.#commit = groupCommitFor(db);
+    this.#writes = writes;
   }
 
   /** Appends queued in one turn share a transaction with each other and with that turn's acks. */
   append(input: AppendInput) {
-    const db = this.#db;
-    return this.#commit(() => {
-      if (input.clientMessageId !== undefined) {
-        const prior = prepared(
-          db,
-          "SELECT payload FROM events WHERE conversation_id = ? AND sender_user_id = ? AND client_message_id = ?",
-        ).get(input.conversationId, input.event.senderUserId, input.clientMessageId) as Row | undefined;
-        if (prior) return { event: decode(prior), duplicate: true };
-      }
-      const sentAt = input.event.sentAt ? Number(input.event.sentAt.seconds) * 1000 + input.event.sentAt.nanos / 1e6 : Date.now();
-      // The sequence and the version check in one statement; a conflict throws and the
-      // transaction rolls the allocation back.
-      const allocated = prepared(
-        db,
-        `UPDATE conversations SET last_sequence = last_sequence + 1, last_activity = ? WHERE conversation_id = ?
-           RETURNING last_sequence, membership_version`,
-      ).get(Math.floor(sentAt), input.conversationId) as Row | undefined;
-      if (!allocated) throw conversationNotFound();
-      const version = BigInt(allocated.membership_version as number);
-      if (input.expectedMembershipVersion !== undefined && input.expectedMembershipVersion !== version) {
-        throw membershipVersionConflict();
-      }
-      const event = clone(ConversationEventSchema, input.event);
-      event.conversationId = input.conversationId;
-      event.sequence = BigInt(allocated.last_sequence as number);
-      event.sentAt ??= timestampFromMs(sentAt);
-      insertEvent(db, event, input.clientMessageId ?? null);
-      if (input.membership) applyMembership(db, input.conversationId, event.sequence, input.membership);
-      const next = bumpsVersion(input) ? version + 1n : version;
-      if (input.group || next !== version) applyGroup(db, input.conversationId, input.group ?? {}, next, Math.floor(sentAt));
-      return { event, duplicate: false };
-    });
+    return this.#writes.append(input);
   }
 
   async readAfter(conversationId: string, after: bigint, upTo: bigint, limit: number) {
@@ -228,10 +189,10 @@ export class SqliteEventLog implements EventLog {
 
 export class SqliteReceiptStore implements ReceiptStore {
   readonly #db: DatabaseSync;
-  readonly #commit: GroupCommit;
-  constructor(db: DatabaseSync) {
+  readonly #writes: MessagingWrites;
+  constructor(db: DatabaseSync, writes: MessagingWrites = inlineWrites(db)) {
     this.#db = db;
-    this.#commit = groupCommitFor(db);
+    this.#writes = writes;
   }
 
   /**
@@ -239,49 +200,11 @@ export class SqliteReceiptStore implements ReceiptStore {
    * caller's `seen` watermarks are not needed: the raise reads the row in its own statement.
    */
   advanceDelivered(conversationId: string, userId: string, deviceId: string, through: bigint) {
-    return this.#commit(() => {
-      // The watermark's read comes first: a missing member throws before anything is written.
-      const raised = this.#raise(conversationId, userId, through, "delivered");
-      prepared(
-        this.#db,
-        `INSERT INTO device_cursors (device_id, conversation_id, sequence) VALUES (?, ?, ?)
-         ON CONFLICT (device_id, conversation_id) DO UPDATE SET sequence = MAX(sequence, excluded.sequence)`,
-      ).run(deviceId, conversationId, through);
-      return raised;
-    }, "bulk");
+    return this.#writes.advanceDelivered(conversationId, userId, deviceId, through);
   }
 
   advanceRead(conversationId: string, userId: string, through: bigint) {
-    return this.#commit(() => this.#raise(conversationId, userId, through, "read"), "bulk");
-  }
-
-  /**
-   * Raises the watermarks in one statement when they move (the common case: every ack of a new
-   * event); only when nothing moved is the row read, to answer with its current values.
-   */
-  #raise(conversationId: string, userId: string, through: bigint, kind: "delivered" | "read") {
-    const raised = prepared(
-      this.#db,
-      kind === "delivered"
-        ? `UPDATE members SET delivered_through = $through
-             WHERE conversation_id = $conversation AND user_id = $user AND delivered_through < $through
-             RETURNING delivered_through, read_through`
-        : `UPDATE members SET read_through = MAX(read_through, $through), delivered_through = MAX(delivered_through, $through)
-             WHERE conversation_id = $conversation AND user_id = $user AND (read_through < $through OR delivered_through < $through)
-             RETURNING delivered_through, read_through`,
-    ).get({ through, conversation: conversationId, user: userId }) as Row | undefined;
-    const row =
-      raised ??
-      (prepared(this.#db, "SELECT delivered_through, read_through FROM members WHERE conversation_id = ? AND user_id = ?").get(
-        conversationId,
-        userId,
-      ) as Row | undefined);
-    if (!row) throw conversationNotFound();
-    return {
-      changed: raised !== undefined,
-      deliveredThrough: BigInt(row.delivered_through as number),
-      readThrough: BigInt(row.read_through as number),
-    };
+    return this.#writes.advanceRead(conversationId, userId, through);
   }
 
   async deviceCursors(deviceId: string) {
