@@ -67,10 +67,22 @@ export const toMember = (r: Row): MemberRecord => ({
 export const decode = (r: Row) => fromBinary(ConversationEventSchema, r.payload as Uint8Array);
 
 export function insertEvent(db: DatabaseSync, event: ConversationEvent, clientMessageId: string | null) {
+  insertEventRow(db, event.conversationId, event.sequence, event.senderUserId, clientMessageId, eventBytes(event));
+}
+
+/** The event's row from its parts, when the event is already bytes (the write thread). */
+export function insertEventRow(
+  db: DatabaseSync,
+  conversationId: string,
+  sequence: bigint,
+  senderUserId: string,
+  clientMessageId: string | null,
+  payload: Uint8Array,
+) {
   prepared(
     db,
     "INSERT INTO events (conversation_id, sequence, sender_user_id, client_message_id, payload) VALUES (?, ?, ?, ?, ?)",
-  ).run(event.conversationId, event.sequence, event.senderUserId, clientMessageId, eventBytes(event));
+  ).run(conversationId, sequence, senderUserId, clientMessageId, payload);
 }
 
 export function upsertMember(
