@@ -33,8 +33,6 @@ export interface WriteThreadOptions {
   operations: URL;
   logger: Logger;
   maxBatch?: number;
-  /** How long a bulk call waits for others to share its message (5 ms). */
-  bulkDelayMs?: number;
 }
 
 /** The error a call threw in the thread, as the caller would have caught it there. */
@@ -64,8 +62,6 @@ export function startWriteThread<Ops extends Operations>(options: WriteThreadOpt
   const pragmas: string[] = [];
   let outbox: Call[] = [];
   let scheduled = false;
-  let bulkTimer: NodeJS.Timeout | undefined;
-  const bulkDelayMs = options.bulkDelayMs ?? 5;
   let nextId = 1;
   let closing = false;
   let worker = spawn();
@@ -112,10 +108,7 @@ export function startWriteThread<Ops extends Operations>(options: WriteThreadOpt
 
   function flush(): void {
     scheduled = false;
-    clearTimeout(bulkTimer);
-    bulkTimer = undefined;
     const calls = outbox;
-    if (calls.length === 0) return;
     outbox = [];
     post({ type: "calls", calls });
   }
@@ -131,13 +124,6 @@ export function startWriteThread<Ops extends Operations>(options: WriteThreadOpt
         pending.set(id, { resolve: resolve as (value: never) => void, reject });
         outbox.push({ id, op, args: args as unknown[], priority });
         if (scheduled) return;
-        // Bulk calls (receipts) wait a few milliseconds for more, or for a send to carry them:
-        // each message wakes the thread, and at 3,200 msgs/s the posts alone were a tenth of
-        // the serving thread.
-        if (priority === "bulk") {
-          bulkTimer ??= setTimeout(flush, bulkDelayMs);
-          return;
-        }
         scheduled = true;
         // The rest of this turn's calls join the message (one post, one transaction).
         setImmediate(flush);
