@@ -8,7 +8,7 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { type ConversationEvent, ConversationEventSchema } from "../../gen/parley/v1/events_pb.js";
-import { closeDatabase, openDatabase } from "../../services/storage/sqlite.ts";
+import { closeDatabase, databasePath, openDatabase } from "../../services/storage/sqlite.ts";
 
 /** Every adapter set built for one test releases what it holds (connections, files) here. */
 export interface Cleanup {
@@ -72,6 +72,7 @@ export function freshSqlite() {
   const db = openDatabase({ dataDir });
   return {
     db,
+    path: databasePath(dataDir),
     async cleanup() {
       closeDatabase(db);
       rmSync(dataDir, { recursive: true, force: true });

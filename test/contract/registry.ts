@@ -12,6 +12,7 @@ import {
   SqliteUserStore,
 } from "../../services/identity/adapters/sqlite.ts";
 import type { DeviceStore, LoginCodeStore, RefreshTokenStore, UserStore } from "../../services/identity/ports.ts";
+import { inlineWrites, threadWrites } from "../../services/messaging/adapters/sqlite/writes.ts";
 import {
   SqliteConversationStore,
   SqliteEventLog,
@@ -21,6 +22,7 @@ import {
   SqliteReceiptStore,
 } from "../../services/messaging/adapters/sqlite.ts";
 import { MemoryRateLimiter } from "../../services/shared/adapters/memory-rate-limit.ts";
+import { createLogger } from "../../services/shared/logger.ts";
 import type { ScratchKeyspace } from "../../services/storage/cassandra/scratch-keyspace.ts";
 import type { BusAdapters, BusFactoryOptions, EventBusContractOptions } from "./bus.contract.ts";
 import type { LinkTokenAdapters } from "./devices.contract.ts";
@@ -79,29 +81,35 @@ export const identityAdapters: AdapterEntry<() => Promise<IdentityAdapters>>[] =
   },
 ];
 
-export const messagingAdapters: AdapterEntry<() => Promise<MessagingAdapters>>[] = [
-  {
-    name: "sqlite (node:sqlite, embedded)",
-    make: async () => {
-      const { db, cleanup } = freshSqlite();
-      const users = new SqliteUserStore(db);
-      return {
-        conversations: new SqliteConversationStore(db),
-        log: new SqliteEventLog(db),
-        receipts: new SqliteReceiptStore(db),
-        links: new SqliteInviteLinkStore(db),
-        joinRequests: new SqliteJoinRequestStore(db),
-        retention: new SqliteGroupRetention(db),
-        // members.user_id references users(user_id), with foreign keys on.
-        async seedUsers(userIds) {
-          for (const userId of userIds) {
-            await users.getOrCreate({ userId, phoneNumber: `phone-of-${userId}`, displayName: userId, createdAt: 0 });
-          }
-        },
-        cleanup,
-      };
+/** The embedded messaging stores; `threaded`: appends and receipts commit in the write thread. */
+async function sqliteMessaging(threaded: boolean): Promise<MessagingAdapters> {
+  const { db, path, cleanup } = freshSqlite();
+  const users = new SqliteUserStore(db);
+  const thread = threaded ? threadWrites({ path, sync: "normal", logger: createLogger({ level: "error" }) }) : undefined;
+  const writes = thread ?? inlineWrites(db);
+  return {
+    conversations: new SqliteConversationStore(db),
+    log: new SqliteEventLog(db, writes),
+    receipts: new SqliteReceiptStore(db, writes),
+    links: new SqliteInviteLinkStore(db),
+    joinRequests: new SqliteJoinRequestStore(db),
+    retention: new SqliteGroupRetention(db),
+    // members.user_id references users(user_id), with foreign keys on.
+    async seedUsers(userIds) {
+      for (const userId of userIds) {
+        await users.getOrCreate({ userId, phoneNumber: `phone-of-${userId}`, displayName: userId, createdAt: 0 });
+      }
     },
-  },
+    async cleanup() {
+      await thread?.close();
+      await cleanup();
+    },
+  };
+}
+
+export const messagingAdapters: AdapterEntry<() => Promise<MessagingAdapters>>[] = [
+  { name: "sqlite (node:sqlite, embedded)", make: () => sqliteMessaging(false) },
+  { name: "sqlite with the write thread (the all-in-one default)", make: () => sqliteMessaging(true) },
 ];
 
 /** One migrated Cassandra keyspace per test process (creating one takes seconds); cases use unique ids. */
