@@ -56,8 +56,14 @@ export async function startParley(config: ParleyConfig, overrides: StartOverride
   const path = databasePath(config.dataDir);
   const sqliteLogger = logger.child({ component: "sqlite" });
   const writeThread = config.sqliteWriteThread
-    ? threadWrites({ path, sync: config.sqliteSync, logger: sqliteLogger })
+    ? threadWrites({
+        path,
+        sync: config.sqliteSync,
+        logger: sqliteLogger,
+        onRestart: () => metrics.writeThreadRestarts.inc(),
+      })
     : undefined;
+  if (writeThread) metrics.watchWriteThread(() => writeThread.pending);
   const checkpointer = startCheckpointer({
     db,
     path,

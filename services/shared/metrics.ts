@@ -5,6 +5,7 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom
 export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "parley_process_" });
+  let writeThreadPending = () => 0;
   return {
     registry,
     openStreams: new Gauge({ name: "parley_open_streams", help: "Device streams currently open", registers: [registry] }),
@@ -35,6 +36,23 @@ export function createMetrics() {
       name: "parley_sqlite_checkpoint_seconds",
       help: "Duration of background WAL checkpoints that had work to do",
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    writeThreadPending: new Gauge({
+      name: "parley_sqlite_write_thread_pending",
+      help: "Writes sent to the SQLite write thread and not yet committed (read at each scrape)",
+      registers: [registry],
+      collect() {
+        this.set(writeThreadPending());
+      },
+    }),
+    /** Where the pending-writes gauge reads from (the composition root's write thread). */
+    watchWriteThread(pending: () => number) {
+      writeThreadPending = pending;
+    },
+    writeThreadRestarts: new Counter({
+      name: "parley_sqlite_write_thread_restarts_total",
+      help: "Times the SQLite write thread died and another was started (its unanswered writes failed)",
       registers: [registry],
     }),
     walRestartSeconds: new Histogram({

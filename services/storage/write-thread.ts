@@ -24,6 +24,8 @@ export interface WriteThread<Ops extends Operations> extends CommitQueue {
   call<K extends keyof Ops & string>(op: K, args: OperationArgs<Ops[K]>, priority?: CommitPriority): Promise<ReturnType<Ops[K]>>;
   /** Waits for every call made so far to settle, then stops the thread. */
   close(): Promise<void>;
+  /** Calls sent and not yet answered. */
+  readonly pending: number;
 }
 
 export interface WriteThreadOptions {
@@ -33,6 +35,8 @@ export interface WriteThreadOptions {
   operations: URL;
   logger: Logger;
   maxBatch?: number;
+  /** A dead thread was replaced (its unanswered calls failed). */
+  onRestart?: () => void;
 }
 
 /** The error a call threw in the thread, as the caller would have caught it there. */
@@ -84,6 +88,7 @@ export function startWriteThread<Ops extends Operations>(options: WriteThreadOpt
       for (const hold of holds.splice(0)) hold(false);
       if (closing) return;
       logger.error("sqlite write thread exited; starting another", { code });
+      options.onRestart?.();
       worker = spawn();
       for (const sql of pragmas) post({ type: "pragma", sql });
     });
@@ -116,6 +121,9 @@ export function startWriteThread<Ops extends Operations>(options: WriteThreadOpt
   let drained: (() => void) | undefined;
 
   return {
+    get pending() {
+      return pending.size;
+    },
     call(op, args, priority = "now") {
       if (closing) return Promise.reject(new Error("the sqlite write thread is closed"));
       const id = nextId++;

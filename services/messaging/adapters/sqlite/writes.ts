@@ -204,7 +204,12 @@ export function inlineWrites(db: DatabaseSync): MessagingWrites {
 export type MessagingWriteThread = WriteThread<MessagingOperations> & MessagingWrites;
 
 /** In a thread of their own, on a second connection to the database file at `path`. */
-export function threadWrites(options: { path: string; sync: SyncMode; logger: Logger }): MessagingWriteThread {
+export function threadWrites(options: {
+  path: string;
+  sync: SyncMode;
+  logger: Logger;
+  onRestart?: () => void;
+}): MessagingWriteThread {
   const thread = startWriteThread<MessagingOperations>({ ...options, operations: new URL(import.meta.url) });
   return Object.assign(thread, {
     append: (input: AppendInput) => appendThrough(thread, input),
