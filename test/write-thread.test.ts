@@ -111,6 +111,17 @@ test("a thread that dies fails the calls it had not answered; the next call runs
   }
 });
 
+test("a call whose arguments cannot cross to the thread fails alone; the process and the thread go on", async () => {
+  const s = scratch();
+  try {
+    const unclonable = s.thread.call("note", [(() => new Uint8Array()) as unknown as Uint8Array]);
+    await assert.rejects(unclonable, /could not be sent to its thread/);
+    assert.equal((await s.note()).id, 1);
+  } finally {
+    await s.done();
+  }
+});
+
 test("close waits for the calls made before it, then refuses new ones", async () => {
   const s = scratch();
   const before = [s.note(), s.note()];

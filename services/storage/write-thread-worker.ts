@@ -41,7 +41,8 @@ export type ToWriter =
 
 export type FromWriter =
   | { type: "results"; results: Array<{ id: number; value?: unknown; error?: ThrownError }> }
-  | { type: "held" };
+  | { type: "held" }
+  | { type: "pragma-failed"; sql: string; error: string };
 
 type Operation = (db: DatabaseSync, ...args: unknown[]) => unknown;
 
@@ -105,7 +106,11 @@ port.on("message", (message: ToWriter) => {
       release = undefined;
       return;
     case "pragma":
-      db.exec(message.sql);
+      try {
+        db.exec(message.sql);
+      } catch (error) {
+        port.postMessage({ type: "pragma-failed", sql: message.sql, error: thrown(error).message } satisfies FromWriter);
+      }
       return;
     case "close":
       release?.();

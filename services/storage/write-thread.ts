@@ -76,6 +76,7 @@ export function startWriteThread<Ops extends Operations>(options: WriteThreadOpt
     thread.unref();
     thread.on("message", (message: FromWriter) => {
       if (message.type === "held") return holds.shift()?.(true);
+      if (message.type === "pragma-failed") return logger.error("sqlite write thread: a pragma failed", { ...message });
       for (const result of message.results) settle(result.id, result.value, result.error);
     });
     thread.on("error", (error) => logger.error("sqlite write thread failed", { error: error.message }));
@@ -114,8 +115,15 @@ export function startWriteThread<Ops extends Operations>(options: WriteThreadOpt
   function flush(): void {
     scheduled = false;
     const calls = outbox;
+    if (calls.length === 0) return;
     outbox = [];
-    post({ type: "calls", calls });
+    try {
+      post({ type: "calls", calls });
+    } catch (error) {
+      // An argument that cannot be cloned (a bug in an operation's caller) fails its batch, not the process.
+      const message = `the write could not be sent to its thread: ${error instanceof Error ? error.message : String(error)}`;
+      for (const call of calls) settle(call.id, undefined, { message });
+    }
   }
 
   let drained: (() => void) | undefined;
