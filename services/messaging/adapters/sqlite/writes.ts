@@ -10,7 +10,7 @@ import { eventBytes, withSequence } from "../../../shared/event-bytes.ts";
 import type { Logger } from "../../../shared/logger.ts";
 import { groupCommitFor } from "../../../storage/group-commit.ts";
 import { prepared, type SyncMode } from "../../../storage/sqlite.ts";
-import { startWriteThread, type WriteThread } from "../../../storage/write-thread.ts";
+import { type OperationArgs, startWriteThread, type WriteThread } from "../../../storage/write-thread.ts";
 import { membershipVersionConflict } from "../../group-errors.ts";
 import { type AppendInput, type AppendResult, bumpsVersion, type GroupChange, type MembershipChange } from "../../ports.ts";
 import { applyGroup, applyMembership, decode, insertEvent, insertEventRow, type Row } from "./rows.ts";
@@ -213,10 +213,8 @@ export function threadWrites(options: {
   const thread = startWriteThread<MessagingOperations>({ ...options, operations: new URL(import.meta.url) });
   return Object.assign(thread, {
     append: (input: AppendInput) => appendThrough(thread, input),
-    advanceDelivered: (...args: OperationArgsOf<"advanceDelivered">) => thread.call("advanceDelivered", args, "bulk"),
-    advanceRead: (...args: OperationArgsOf<"advanceRead">) => thread.call("advanceRead", args, "bulk"),
+    advanceDelivered: (...args: OperationArgs<MessagingOperations["advanceDelivered"]>) =>
+      thread.call("advanceDelivered", args, "bulk"),
+    advanceRead: (...args: OperationArgs<MessagingOperations["advanceRead"]>) => thread.call("advanceRead", args, "bulk"),
   });
 }
-
-type OperationArgsOf<K extends keyof MessagingOperations> =
-  Parameters<MessagingOperations[K]> extends [DatabaseSync, ...infer A] ? A : never;
