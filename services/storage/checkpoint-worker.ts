@@ -1,12 +1,12 @@
 // The background checkpointer's thread (see checkpointer.ts): its own connection to the database
 // file copies committed WAL pages into it, including the fsyncs, off the server's event loop.
-import { DatabaseSync } from "node:sqlite";
 import { parentPort, workerData } from "node:worker_threads";
+import { connect, type SyncMode } from "./sqlite.ts";
 
 export interface CheckpointWorkerData {
   path: string;
   intervalMs: number;
-  synchronous: "NORMAL" | "FULL";
+  sync: SyncMode;
   /** A WAL this long is caught up with and copied to its end while the writer holds its commits. */
   restartFrames: number;
 }
@@ -31,10 +31,8 @@ const maxCatchUpPasses = 8;
 /** Most intervals skipped between restarts that could not copy the WAL to its end. */
 const maxRestartBackoff = 64;
 
-const { path, intervalMs, synchronous, restartFrames } = workerData as CheckpointWorkerData;
-const db = new DatabaseSync(path);
-db.exec(`PRAGMA synchronous = ${synchronous}`);
-db.exec("PRAGMA busy_timeout = 5000");
+const { path, intervalMs, sync, restartFrames } = workerData as CheckpointWorkerData;
+const db = connect(path, sync);
 // PASSIVE never waits on the writer: it copies what is committed and leaves the rest for next time.
 const checkpoint = db.prepare("PRAGMA wal_checkpoint(PASSIVE)");
 let lastLogged = -1;

@@ -54,7 +54,7 @@ export function startCheckpointer(options: CheckpointerOptions): Checkpointer {
   const workerData: CheckpointWorkerData = {
     path: options.path,
     intervalMs: options.intervalMs ?? 250,
-    synchronous: options.sync === "full" ? "FULL" : "NORMAL",
+    sync: options.sync,
     restartFrames: options.restartFrames ?? defaultRestartFrames,
   };
   const commits = options.commits ?? inlineCommitQueue(db);
@@ -89,8 +89,8 @@ export function startCheckpointer(options: CheckpointerOptions): Checkpointer {
     options.onCheckpoint?.(report);
     if (report.restart === "finished") return releaseCommits(true, report.checkpointed === report.logged);
     if (report.restart !== "caught-up" || stopping) return;
-    // The commits of the group-commit queue wait (the turn's reads, deliveries and sockets go on)
-    // while the thread copies what was committed since its last pass. The thread waits for
+    // The hot writes wait (queued; the turn's reads, deliveries and sockets go on) while the
+    // thread copies what was committed since its last pass. The thread waits for
     // "finish" whatever happens here, so it is always sent.
     if (held || holding) return worker.postMessage("finish");
     holding = true;

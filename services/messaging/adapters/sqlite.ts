@@ -10,7 +10,6 @@ import { ConversationEventSchema } from "../../../gen/parley/v1/events_pb.js";
 import { prepared, snapshot, transaction } from "../../storage/sqlite.ts";
 import type { AppendInput, ConversationStore, EventLog, ReceiptStore, Seat } from "../ports.ts";
 import { decode, insertEvent, type Row, toConversation, toGroupState, toMember, upsertMember } from "./sqlite/rows.ts";
-
 import { inlineWrites, type MessagingWrites } from "./sqlite/writes.ts";
 
 export { SqliteGroupRetention, SqliteInviteLinkStore, SqliteJoinRequestStore } from "./sqlite/groups.ts";

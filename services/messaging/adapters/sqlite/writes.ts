@@ -120,7 +120,7 @@ async function appendThrough(thread: WriteThread<MessagingOperations>, input: Ap
   // changes an event once it is published.
   const event: ConversationEvent = { ...input.event, conversationId: input.conversationId, sentAt, sequence: 0n };
   const unsequenced = toBinary(ConversationEventSchema, event);
-  const row = await thread.call("appendEncoded", [{ ...rowOf(input, millisOf(sentAt)), unsequenced }]);
+  const row = await thread.call("appendEncoded", [Object.assign(rowOf(input, millisOf(sentAt)), { unsequenced })]);
   if ("prior" in row) return { event: fromBinary(ConversationEventSchema, row.prior), duplicate: true };
   event.sequence = row.sequence;
   eventBytes.remember(event, withSequence(unsequenced, row.sequence));
