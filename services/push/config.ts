@@ -17,6 +17,12 @@ export interface PushConfig {
   webPushHosts: string[];
   /** Accept http:// endpoints (tests against local servers only). */
   webPushAllowHttp: boolean;
+  /**
+   * Distributed mode: how long a push process acts on its copy of a user's push devices or a
+   * conversation's notification settings before reading them again, so what another push process
+   * writes (a new token, a mute, a sign-out) shows here within this long.
+   */
+  cacheMaxAgeMs: number;
 }
 
 /** The browsers' push services (Chrome, Firefox, Edge, Safari). */
@@ -33,6 +39,7 @@ export const defaultPushConfig: PushConfig = {
   retry: { maxAttempts: 5, baseDelayMs: 1_000, maxDelayMs: 60_000 },
   webPushHosts: defaultWebPushHosts,
   webPushAllowHttp: false,
+  cacheMaxAgeMs: 10_000,
 };
 
 /** All of a provider's variables, or none of them; undefined when none is set. */
@@ -65,6 +72,7 @@ export function pushConfigFromEnv(env: NodeJS.ProcessEnv = process.env): PushCon
   if (!["true", "false"].includes(allowHttp)) throw new Error(`PARLEY_WEB_PUSH_ALLOW_HTTP must be true or false`);
   return {
     coalesceWindowMs: positiveWholeNumber(env, "PARLEY_PUSH_COALESCE_MS", d.coalesceWindowMs),
+    cacheMaxAgeMs: positiveWholeNumber(env, "PARLEY_PUSH_CACHE_MS", d.cacheMaxAgeMs),
     rate: {
       burst: positiveWholeNumber(env, "PARLEY_PUSH_RATE_BURST", d.rate.burst),
       perMinute: positiveWholeNumber(env, "PARLEY_PUSH_RATE_PER_MINUTE", d.rate.perMinute),

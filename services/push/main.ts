@@ -15,6 +15,7 @@ import { RedisRateLimiter } from "../shared/adapters/redis-rate-limit.ts";
 import { createUuidV7Generator, systemClock } from "../shared/clock.ts";
 import { connectCassandra, settingsFromEnv } from "../storage/cassandra/client.ts";
 import { openRedis } from "../storage/redis.ts";
+import { CachedConversationSettingStore, CachedPushDeviceStore } from "./adapters/cached.ts";
 import {
   CassandraConversationSettingStore,
   CassandraDeadLetterStore,
@@ -37,8 +38,11 @@ const identityDevices = new CassandraDeviceStore(cassandra);
 const push = composePush({
   config: pushConfig,
   stores: {
-    devices: new CassandraPushDeviceStore(cassandra),
-    settings: new CassandraConversationSettingStore(cassandra),
+    // Read for every message; other push processes write them too, so copies expire.
+    devices: new CachedPushDeviceStore(new CassandraPushDeviceStore(cassandra), { maxAgeMs: pushConfig.cacheMaxAgeMs }),
+    settings: new CachedConversationSettingStore(new CassandraConversationSettingStore(cassandra), {
+      maxAgeMs: pushConfig.cacheMaxAgeMs,
+    }),
     outbox: new CassandraPushOutbox(cassandra),
     deadLetters: new CassandraDeadLetterStore(cassandra),
   },

@@ -226,6 +226,22 @@ export const pushAdapters: AdapterEntry<() => Promise<PushAdapters>>[] = [
             };
           },
         },
+        {
+          name: "cassandra with the push process's caches (copies up to 10 s old)",
+          make: async (): Promise<PushAdapters> => {
+            const client = await cassandraClient();
+            const m = await import("../../services/push/adapters/cassandra.ts");
+            const c = await import("../../services/push/adapters/cached.ts");
+            const maxAgeMs = 10_000;
+            return {
+              devices: new c.CachedPushDeviceStore(new m.CassandraPushDeviceStore(client), { maxAgeMs }),
+              settings: new c.CachedConversationSettingStore(new m.CassandraConversationSettingStore(client), { maxAgeMs }),
+              outbox: new m.CassandraPushOutbox(client),
+              deadLetters: new m.CassandraDeadLetterStore(client),
+              cleanup: async () => {},
+            };
+          },
+        },
       ]
     : []),
 ];

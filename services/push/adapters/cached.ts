@@ -1,7 +1,9 @@
 // Remembers push devices per user and notification settings per conversation for the push
-// dispatcher, which reads both for every message. Only for a process where every write to these
-// stores goes through these very objects (the all-in-one server): each write drops the copies it
-// touches. Processes that share the stores with others (distributed mode) must not use them.
+// dispatcher, which reads both for every message. Each write through these objects drops the
+// copies it touches. Where every write goes through them (the all-in-one server) a copy is kept
+// until then; where other processes write the same stores (several push processes in distributed
+// mode), `maxAgeMs` bounds how long this one may act on a copy older than their writes.
+import { type Clock, systemClock } from "../../shared/clock.ts";
 import { LruMap } from "../../shared/lru-map.ts";
 import type {
   ConversationSetting,
@@ -12,15 +14,66 @@ import type {
   PushToken,
 } from "../ports.ts";
 
+export interface PushCacheOptions {
+  /** Most entries kept (users for devices, conversations for settings). */
+  capacity?: number;
+  /**
+   * A copy older than this is read again. Unbounded when every write goes through this object;
+   * with other writers, what they write shows here within this long.
+   */
+  maxAgeMs?: number;
+  clock?: Clock;
+}
+
+/** A remembered value and when it was read. */
+interface Copy<V> {
+  value: V;
+  readAt: number;
+}
+
+/** The fresh part of the cache: a copy past `maxAgeMs` counts as absent. */
+class Copies<K, V> {
+  readonly #entries: LruMap<K, Copy<V>>;
+  readonly #maxAgeMs: number;
+  readonly #clock: Clock;
+
+  constructor(options: PushCacheOptions, defaultCapacity: number) {
+    this.#entries = new LruMap(options.capacity ?? defaultCapacity);
+    this.#maxAgeMs = options.maxAgeMs ?? Number.POSITIVE_INFINITY;
+    this.#clock = options.clock ?? systemClock;
+  }
+
+  get(key: K): V | undefined {
+    const copy = this.#entries.get(key);
+    if (!copy) return undefined;
+    if (this.#maxAgeMs === Number.POSITIVE_INFINITY || this.#clock.now() - copy.readAt <= this.#maxAgeMs) return copy.value;
+    this.#entries.delete(key);
+    return undefined;
+  }
+
+  /** `readAt`: taken before the read began, so the copy never counts as newer than it is. */
+  set(key: K, value: V, readAt: number): void {
+    this.#entries.set(key, { value, readAt });
+  }
+
+  now(): number {
+    return this.#clock.now();
+  }
+
+  delete(key: K): void {
+    this.#entries.delete(key);
+  }
+}
+
 export class CachedPushDeviceStore implements PushDeviceStore {
   readonly #store: PushDeviceStore;
-  readonly #byUser: LruMap<string, PushDevice[]>;
+  readonly #byUser: Copies<string, PushDevice[]>;
   /** Bumped by every write: a read that overlapped one does not keep what it read. */
   #writes = 0;
 
-  constructor(store: PushDeviceStore, capacity = 100_000) {
+  constructor(store: PushDeviceStore, options: PushCacheOptions = {}) {
     this.#store = store;
-    this.#byUser = new LruMap(capacity);
+    this.#byUser = new Copies(options, 100_000);
   }
 
   async devicesOf(userIds: string[]): Promise<PushDevice[]> {
@@ -33,11 +86,12 @@ export class CachedPushDeviceStore implements PushDeviceStore {
     }
     if (missing.length === 0) return found;
     const writesBefore = this.#writes;
+    const readAt = this.#byUser.now();
     const read = await this.#store.devicesOf(missing);
     if (this.#writes === writesBefore) {
       const byUser = new Map<string, PushDevice[]>(missing.map((userId) => [userId, []]));
       for (const device of read) byUser.get(device.userId)?.push(device);
-      for (const [userId, devices] of byUser) this.#byUser.set(userId, devices);
+      for (const [userId, devices] of byUser) this.#byUser.set(userId, devices, readAt);
     }
     return found.concat(read);
   }
@@ -72,12 +126,12 @@ export class CachedPushDeviceStore implements PushDeviceStore {
 
 export class CachedConversationSettingStore implements ConversationSettingStore {
   readonly #store: ConversationSettingStore;
-  readonly #byConversation: LruMap<string, Map<string, ConversationSetting>>;
+  readonly #byConversation: Copies<string, Map<string, ConversationSetting>>;
   #writes = 0;
 
-  constructor(store: ConversationSettingStore, capacity = 10_000) {
+  constructor(store: ConversationSettingStore, options: PushCacheOptions = {}) {
     this.#store = store;
-    this.#byConversation = new LruMap(capacity);
+    this.#byConversation = new Copies(options, 10_000);
   }
 
   async forConversation(conversationId: string): Promise<Map<string, ConversationSetting>> {
@@ -85,8 +139,9 @@ export class CachedConversationSettingStore implements ConversationSettingStore 
     // A copy, so a caller that changes its map cannot change the remembered one.
     if (known) return new Map(known);
     const writesBefore = this.#writes;
+    const readAt = this.#byConversation.now();
     const read = await this.#store.forConversation(conversationId);
-    if (this.#writes === writesBefore) this.#byConversation.set(conversationId, new Map(read));
+    if (this.#writes === writesBefore) this.#byConversation.set(conversationId, new Map(read), readAt);
     return read;
   }
 
