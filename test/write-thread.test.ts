@@ -1,6 +1,7 @@
 // The SQLite write thread: calls run on the thread's own connection and settle once committed,
-// a turn's calls share a transaction, errors keep their Parley code, holds stop every commit, and
-// a thread that dies fails only the calls it had not answered.
+// a turn's calls share a transaction, one message is in flight at a time, errors keep their
+// Parley code, holds stop every commit, and a thread that dies fails only the calls it had not
+// answered.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -16,11 +17,14 @@ function scratch() {
   const dataDir = tempDataDir();
   const db = openDatabase({ dataDir });
   db.exec("CREATE TABLE notes (id INTEGER PRIMARY KEY, body BLOB NOT NULL)");
+  /** The number of calls in each message sent to the thread. */
+  const batches: number[] = [];
   const thread = startWriteThread<TestOperations>({
     path: databasePath(dataDir),
     sync: "normal",
     operations: operationsUrl,
     logger: createLogger({ level: "error" }),
+    onBatch: (calls) => batches.push(calls),
   });
   // The serving connection sees what the thread has committed, and nothing else.
   const committed = () => (db.prepare("SELECT id FROM notes ORDER BY id").all() as { id: number }[]).map((r) => r.id);
@@ -29,7 +33,7 @@ function scratch() {
     await thread.close();
     closeDatabase(db);
   }
-  return { db, thread, committed, note, done };
+  return { db, thread, committed, note, done, batches };
 }
 
 test("a turn's calls commit together in the thread and each settles with the write visible", async () => {
@@ -91,6 +95,29 @@ test("while held nothing commits and the event loop stays free; on release the q
     await queued;
     assert.deepEqual(s.committed(), [1, 2]);
   } finally {
+    await s.done();
+  }
+});
+
+test("while a message is in flight, calls from later turns wait and go to the thread together in the next one", async () => {
+  const s = scratch();
+  const release = await s.thread.hold();
+  try {
+    const first = s.note();
+    const later: Promise<unknown>[] = [];
+    for (let turn = 0; turn < 3; turn++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      later.push(s.note());
+    }
+    await sleep(20);
+    assert.deepEqual(s.batches, [1], "only the first call left while it was unanswered");
+    release();
+    await Promise.all([first, ...later]);
+    assert.deepEqual(s.batches, [1, 3], "the three calls of later turns went in one message once it was answered");
+    assert.deepEqual(s.committed(), [1, 2, 3, 4]);
+  } finally {
+    // Released here too if an assertion failed, or close would wait on the held calls for ever.
+    release();
     await s.done();
   }
 });

@@ -61,6 +61,7 @@ export async function startParley(config: ParleyConfig, overrides: StartOverride
         sync: config.sqliteSync,
         logger: sqliteLogger,
         onRestart: () => metrics.writeThreadRestarts.inc(),
+        onBatch: (calls) => metrics.writeThreadBatchCalls.observe(calls),
       })
     : undefined;
   if (writeThread) metrics.watchWriteThread(() => writeThread.pending);

@@ -50,6 +50,12 @@ export function createMetrics() {
     watchWriteThread(pending: () => number) {
       writeThreadPending = pending;
     },
+    writeThreadBatchCalls: new Histogram({
+      name: "parley_sqlite_write_thread_batch_calls",
+      help: "Calls per message sent to the SQLite write thread (one is in flight at a time; the rest wait for its answer)",
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+      registers: [registry],
+    }),
     writeThreadRestarts: new Counter({
       name: "parley_sqlite_write_thread_restarts_total",
       help: "Times the SQLite write thread died and another was started (its unanswered writes failed)",

@@ -37,6 +37,8 @@ export interface WriteThreadOptions {
   maxBatch?: number;
   /** A dead thread was replaced (its unanswered calls failed). */
   onRestart?: () => void;
+  /** A message of this many calls went to the thread. */
+  onBatch?: (calls: number) => void;
 }
 
 /** The error a call threw in the thread, as the caller would have caught it there. */
@@ -65,6 +67,8 @@ export function startWriteThread<Ops extends Operations>(options: WriteThreadOpt
   const holds: Array<(held: boolean) => void> = [];
   const pragmas: string[] = [];
   let outbox: Call[] = [];
+  /** Calls posted to the thread and not yet answered: while there are any, new calls wait here. */
+  let posted = 0;
   let scheduled = false;
   let nextId = 1;
   let closing = false;
@@ -77,7 +81,9 @@ export function startWriteThread<Ops extends Operations>(options: WriteThreadOpt
     thread.on("message", (message: FromWriter) => {
       if (message.type === "held") return holds.shift()?.(true);
       if (message.type === "pragma-failed") return logger.error("sqlite write thread: a pragma failed", { ...message });
+      posted -= message.results.length;
       for (const result of message.results) settle(result.id, result.value, result.error);
+      if (posted === 0) flush();
     });
     thread.on("error", (error) => logger.error("sqlite write thread failed", { error: error.message }));
     thread.once("exit", (code) => {
@@ -85,6 +91,7 @@ export function startWriteThread<Ops extends Operations>(options: WriteThreadOpt
       // Whatever it had not answered may or may not have committed: the callers get an error
       // (INTERNAL) and retry with their idempotency keys. A new thread takes the next calls.
       outbox = [];
+      posted = 0;
       for (const id of [...pending.keys()]) settle(id, undefined, { message: `sqlite write thread exited (${code})` });
       for (const hold of holds.splice(0)) hold(false);
       if (closing) return;
@@ -115,10 +122,14 @@ export function startWriteThread<Ops extends Operations>(options: WriteThreadOpt
   function flush(): void {
     scheduled = false;
     const calls = outbox;
-    if (calls.length === 0) return;
+    // One message in flight: what comes meanwhile goes in the next, posted when this one is
+    // answered, so a busy thread gets fewer, larger messages (and fewer wake-ups).
+    if (calls.length === 0 || posted > 0) return;
     outbox = [];
     try {
       post({ type: "calls", calls });
+      posted += calls.length;
+      options.onBatch?.(calls.length);
     } catch (error) {
       // An argument that cannot be cloned (a bug in an operation's caller) fails its batch, not the process.
       const message = `the write could not be sent to its thread: ${error instanceof Error ? error.message : String(error)}`;

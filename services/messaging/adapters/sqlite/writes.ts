@@ -209,6 +209,7 @@ export function threadWrites(options: {
   sync: SyncMode;
   logger: Logger;
   onRestart?: () => void;
+  onBatch?: (calls: number) => void;
 }): MessagingWriteThread {
   const thread = startWriteThread<MessagingOperations>({ ...options, operations: new URL(import.meta.url) });
   return Object.assign(thread, {
