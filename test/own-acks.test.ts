@@ -90,3 +90,19 @@ test("acks of your own messages are recorded at once when the stream closes", as
   );
   assert.ok(Date.now() - closedAt < ownDelayMs / 2, "recorded at the close, not after the wait");
 });
+
+test("a device that replaces its stream is not sent again what the old stream had acked", async () => {
+  const { alice, conversationId } = await directChat(t);
+  const first = open(alice);
+  await first.caughtUp;
+  const own = await sentSequence(first, conversationId, "then my train went into a tunnel");
+  await eventually("alice's device has its own message", () => first.cursors.get(conversationId) === own);
+  await sleep(100);
+  // The old stream is still open: the new one replaces it, and the old one's held ack is written
+  // as it closes. The new stream's replay reads the stored cursors only after that write.
+  const second = open(alice);
+  assert.equal(await second.caughtUp, 0, "nothing replayed: the old stream's ack counts");
+  assert.deepEqual(second.events, []);
+  first.close();
+  second.close();
+});

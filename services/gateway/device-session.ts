@@ -48,6 +48,18 @@ export interface SessionSettings {
  */
 export const heldAckDelayFactor = 300;
 
+/** A new stream waits at most this long for the previous stream's last acks to be written. */
+const maxWaitForPreviousMs = 2_000;
+
+/** Resolves when `promise` settles or after `ms`, whichever is first. */
+function withinMs(promise: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 interface Unacked {
   deliveryId: bigint;
   conversationId: string;
@@ -122,8 +134,13 @@ export class DeviceSession {
     return this.#settings.window - this.#unacked.length;
   }
 
-  /** Sends Ready, replays what the device missed, then CaughtUp; live events queue meanwhile. */
-  async start(hello: Hello): Promise<void> {
+  /**
+   * Sends Ready, replays what the device missed, then CaughtUp; live events queue meanwhile.
+   * `after`: the last acks of this device's previous stream, still being written. The replay
+   * reads the stored cursors once they are in (or after maxWaitForPreviousMs), or it would send
+   * again what the device already has.
+   */
+  async start(hello: Hello, after?: Promise<void>): Promise<void> {
     this.outbox.push({
       case: "ready",
       value: {
@@ -135,6 +152,7 @@ export class DeviceSession {
         maxMessageBytes: this.#settings.maxMessageBytes,
       },
     });
+    if (after) await withinMs(after, maxWaitForPreviousMs);
     const replayed = await this.#syncAll(hello.cursors);
     if (this.#closed) return;
     this.outbox.push({ case: "caughtUp", value: { replayed } });
@@ -409,6 +427,11 @@ export class DeviceSession {
         if (linger > 0 && !this.#closed) this.#lingering = setTimeout(() => this.#endLinger(), linger);
         else this.#endLinger();
       });
+  }
+
+  /** Resolves once every position this stream's device acked is written (or its write failed). */
+  recorded(): Promise<void> {
+    return this.#settleDelivered().catch(() => {});
   }
 
   /** Writes every acked position not yet recorded (frames are handled one at a time, so this ends). */

@@ -19,6 +19,8 @@ export interface RoutePublishing {
 export class SessionRegistry implements DeliveryRouter {
   readonly #byDevice = new Map<string, DeviceSession>();
   readonly #byUser = new Map<string, Set<DeviceSession>>();
+  /** Streams gone from the registry whose last acks are still being written, by device. */
+  readonly #recording = new Map<string, Promise<void>>();
   readonly #clock: Clock;
   readonly #routes: RoutePublishing | undefined;
   readonly #routeTtlMs: number;
@@ -59,6 +61,19 @@ export class SessionRegistry implements DeliveryRouter {
     sessions?.delete(session);
     if (sessions?.size === 0) this.#byUser.delete(session.caller.userId);
     this.#publish("unregister", (r) => r.unregister(this.#routeOf(session)));
+    const recorded = session.recorded();
+    this.#recording.set(session.deviceId, recorded);
+    void recorded.then(() => {
+      if (this.#recording.get(session.deviceId) === recorded) this.#recording.delete(session.deviceId);
+    });
+  }
+
+  /**
+   * The last acks of this device's previous stream on this gateway, while they are being written:
+   * a new stream reads its stored cursors after them (DeviceSession.start).
+   */
+  recordingOf(deviceId: string): Promise<void> | undefined {
+    return this.#recording.get(deviceId);
   }
 
   /** Offers an event to the users' streams here; returns how many streams got it. */

@@ -92,7 +92,7 @@ export function createSessionService(deps: SessionServiceDeps): SessionHandler {
       ctx.signal.addEventListener("abort", () => session.close(), { once: true });
       // The client may have gone while Hello was read or the token checked.
       if (ctx.signal.aborted) session.close();
-      session.start(hello).catch(fail);
+      session.start(hello, deps.registry.recordingOf(caller.deviceId)).catch(fail);
       // The device-stream transports hand frames over as they come; Connect's iterable is read
       // one frame at a time.
       const handle = (request: ConnectRequest) => (session.closed ? undefined : session.handle(request, deps.clock.now()));
