@@ -80,6 +80,49 @@ test("a turn's frames in one buffer are each frame's gRPC message, back to back"
   assert.equal(encodeGrpcMessages([]).byteLength, 0);
 });
 
+test("send result frames equal the generic encoding, whatever their values", () => {
+  const stamps = [
+    undefined,
+    { seconds: 0n, nanos: 0 },
+    { seconds: 1_733_000_000n, nanos: 123_000_000 },
+    { seconds: 5n, nanos: 0 },
+  ];
+  const sents = stamps.flatMap((sentAt) =>
+    [0n, 1n, 300n, BigInt(Number.MAX_SAFE_INTEGER), 2n ** 60n].flatMap((sequence) =>
+      [true, false].map((duplicate) => ({ messageId: "0190a1b2-0000-7000-8000-000000000005", sequence, sentAt, duplicate })),
+    ),
+  );
+  const results = [
+    ...sents.map((sent) => ({ clientMessageId: "c-1", outcome: { case: "sent" as const, value: sent } })),
+    { clientMessageId: "", outcome: { case: "sent" as const, value: { messageId: "" } } },
+    { clientMessageId: "x".repeat(300), outcome: { case: "sent" as const, value: { messageId: "m".repeat(128), sequence: 7n } } },
+    { clientMessageId: "héllo", outcome: { case: "sent" as const, value: { messageId: "m", sequence: 7n } } },
+    { clientMessageId: "c", outcome: { case: "sent" as const, value: { messageId: "ü", sequence: 7n } } },
+    { clientMessageId: "c", outcome: { case: "sent" as const, value: { messageId: "m", sentAt: { seconds: -5n, nanos: 0 } } } },
+    { clientMessageId: "c", outcome: { case: "error" as const, value: { code: 8, message: "slow down" } } },
+    { clientMessageId: "c", outcome: { case: undefined } },
+  ];
+  for (const value of results) {
+    const frame = create(ConnectResponseSchema, { frame: { case: "sendResult", value } });
+    const generic = toBinary(ConnectResponseSchema, frame);
+    assert.deepEqual(
+      encodeResponse(frame),
+      generic,
+      JSON.stringify(value, (_, v) => (typeof v === "bigint" ? `${v}` : v)),
+    );
+    assert.deepEqual(
+      Buffer.from(encodeGrpcMessages([frame, frame])),
+      Buffer.concat([grpcMessage(generic), grpcMessage(generic)]),
+    );
+  }
+  // Unknown fields are kept: the generic encoder writes them.
+  const unknown = create(ConnectResponseSchema, {
+    frame: { case: "sendResult", value: { clientMessageId: "c", outcome: { case: "sent", value: { messageId: "m" } } } },
+  });
+  if (unknown.frame.case === "sendResult") unknown.frame.value.$unknown = [{ no: 99, wireType: 0, data: new Uint8Array([1]) }];
+  assert.deepEqual(encodeResponse(unknown), toBinary(ConnectResponseSchema, unknown));
+});
+
 /** What a gRPC peer expects: flag 0, big-endian length, the message. */
 function grpcMessage(bytes: Uint8Array): Uint8Array {
   const out = new Uint8Array(5 + bytes.byteLength);

@@ -8,6 +8,8 @@ import { toBinary } from "@bufbuild/protobuf";
 import { ReceiptUpdateSchema } from "../../gen/parley/v1/events_pb.js";
 import { type ConnectResponse, ConnectResponseSchema } from "../../gen/parley/v1/session_pb.js";
 import { encodedOnce, eventBytes } from "../shared/event-bytes.ts";
+import { varintSize, writeVarint } from "../shared/varint.ts";
+import { sendResultFrameSize, writeSendResultFrame } from "./send-result-encoding.ts";
 
 const grpcPrefixBytes = 5;
 const receiptBytes = encodedOnce(ReceiptUpdateSchema);
@@ -78,6 +80,7 @@ function handEncodedSize(response: ConnectResponse): number {
   const frame = response.frame;
   if (response.$unknown) return -1;
   if (frame.case === "receipt") return fieldSize(receiptBytes(frame.value).byteLength);
+  if (frame.case === "sendResult") return sendResultFrameSize(frame.value);
   if (frame.case !== "event" || !frame.value.event || frame.value.$unknown || frame.value.deliveryId > largestHandEncodedId) {
     return -1;
   }
@@ -87,11 +90,13 @@ function handEncodedSize(response: ConnectResponse): number {
 /**
  * Writes a frame `handEncodedSize` accepted at `at`; returns where it ends. An event is
  * ConnectResponse.event = 3 { delivery_id = 1, event = 2 } around the event's shared bytes, a
- * receipt ConnectResponse.receipt = 4 around the update's.
+ * receipt ConnectResponse.receipt = 4 around the update's, a send result as send-result-encoding.ts
+ * writes it.
  */
 function writeHandEncoded(out: Uint8Array, at: number, response: ConnectResponse): number {
   const frame = response.frame;
   if (frame.case === "receipt") return writeBytesField(out, at, (4 << 3) | 2, receiptBytes(frame.value));
+  if (frame.case === "sendResult") return writeSendResultFrame(out, at, frame.value);
   if (frame.case !== "event" || !frame.value.event) throw new Error("not a hand-encoded frame");
   const encodedEvent = eventBytes(frame.value.event);
   const deliveryId = Number(frame.value.deliveryId);
@@ -130,21 +135,4 @@ function writeBytesField(out: Uint8Array, at: number, tag: number, bytes: Uint8A
 function frameBuffer(size: number): Uint8Array {
   const pooled = Buffer.allocUnsafe(size);
   return new Uint8Array(pooled.buffer, pooled.byteOffset, size);
-}
-
-function varintSize(value: number): number {
-  let size = 1;
-  for (let v = value; v >= 128; v = Math.floor(v / 128)) size++;
-  return size;
-}
-
-function writeVarint(out: Uint8Array, at: number, value: number): number {
-  let v = value;
-  let i = at;
-  while (v >= 128) {
-    out[i++] = (v % 128) | 128;
-    v = Math.floor(v / 128);
-  }
-  out[i++] = v;
-  return i;
 }

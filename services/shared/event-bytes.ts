@@ -5,6 +5,7 @@
 import { type DescMessage, type MessageShape, toBinary } from "@bufbuild/protobuf";
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { ConversationEventSchema } from "../../gen/parley/v1/events_pb.js";
+import { varintSize, writeVarint } from "./varint.ts";
 
 export type EncodedOnce<Desc extends DescMessage> = ((message: MessageShape<Desc>) => Uint8Array) & {
   /** Records bytes already made for a message elsewhere (they must decode to it). */
@@ -29,15 +30,30 @@ export function encodedOnce<Desc extends DescMessage>(schema: Desc): EncodedOnce
 
 export const eventBytes = encodedOnce(ConversationEventSchema);
 
+/** The sequence field's tag, and the largest sequence written without protobuf-es. */
+const sequenceTag = new BinaryWriter().tag(ConversationEventSchema.field.sequence.number, WireType.Varint).finish();
+const largestHandEncodedSequence = BigInt(Number.MAX_SAFE_INTEGER);
+
 /**
  * An event's bytes with its sequence added after the rest: the store allocates the sequence
  * after the event was encoded, in another thread. A protobuf field may come in any order, so these
  * decode to the event with that sequence.
  */
 export function withSequence(unsequenced: Uint8Array, sequence: bigint): Uint8Array {
-  const field = new BinaryWriter().tag(ConversationEventSchema.field.sequence.number, WireType.Varint).uint64(sequence).finish();
-  const bytes = new Uint8Array(unsequenced.byteLength + field.byteLength);
+  if (sequence > largestHandEncodedSequence) {
+    const field = new BinaryWriter()
+      .tag(ConversationEventSchema.field.sequence.number, WireType.Varint)
+      .uint64(sequence)
+      .finish();
+    const bytes = new Uint8Array(unsequenced.byteLength + field.byteLength);
+    bytes.set(unsequenced);
+    bytes.set(field, unsequenced.byteLength);
+    return bytes;
+  }
+  const value = Number(sequence);
+  const bytes = new Uint8Array(unsequenced.byteLength + sequenceTag.byteLength + varintSize(value));
   bytes.set(unsequenced);
-  bytes.set(field, unsequenced.byteLength);
+  bytes.set(sequenceTag, unsequenced.byteLength);
+  writeVarint(bytes, unsequenced.byteLength + sequenceTag.byteLength, value);
   return bytes;
 }
