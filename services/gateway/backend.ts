@@ -8,7 +8,7 @@ import type {
   SendMessageResponse,
   SyncResponse,
 } from "../../gen/parley/v1/messaging_pb.js";
-import { type Caller, onBehalfOf } from "../shared/auth.ts";
+import { type Caller, contextValuesFor, onBehalfOf } from "../shared/auth.ts";
 
 export interface SessionBackend {
   sync(cursors: Cursor[], listedOnly: boolean, pageSize: number): Promise<SyncResponse>;
@@ -34,8 +34,12 @@ class MessagingBackend implements SessionBackend {
     this.#caller = caller;
   }
 
+  /**
+   * The bearer header for a remote messaging service; an in-process one takes the caller from the
+   * context values and only rechecks it (createLocalClient), with no token to parse and look up.
+   */
   get #options() {
-    return { headers: onBehalfOf(this.#caller) };
+    return { headers: onBehalfOf(this.#caller), contextValues: contextValuesFor(this.#caller) };
   }
 
   sync(cursors: Cursor[], listedOnly: boolean, pageSize: number): Promise<SyncResponse> {

@@ -41,7 +41,7 @@ export interface TokenSettings {
 /** What any service needs to check access tokens: the signing key and the device list. */
 export function composeAuthenticator(deps: { tokens: TokenSettings; devices: DeviceStore; clock: Clock }): Authenticator {
   const tokens = createTokenIssuer({ secret: deps.tokens.secret, clock: deps.clock, accessTtlMs: deps.tokens.accessTokenTtlMs });
-  return createAuthenticator({ tokens, devices: deps.devices });
+  return createAuthenticator({ tokens, devices: deps.devices, clock: deps.clock });
 }
 
 export function composeIdentity(deps: {
@@ -72,6 +72,6 @@ export function composeIdentity(deps: {
   });
   return {
     service: createIdentityService({ signIn, sessions, users: stores.users, limits, linking }),
-    authenticator: createAuthenticator({ tokens, devices: stores.devices }),
+    authenticator: createAuthenticator({ tokens, devices: stores.devices, clock }),
   };
 }

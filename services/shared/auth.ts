@@ -22,6 +22,11 @@ export interface Caller {
 export interface Authenticator {
   /** Resolves the caller or throws UNAUTHENTICATED (invalid, expired, or device revoked). */
   authenticate(token: string): Promise<Caller>;
+  /**
+   * Throws UNAUTHENTICATED if a caller `authenticate` resolved earlier may no longer call: its
+   * token expired or its device was signed out since. The token's signature is not checked again.
+   */
+  recheck(caller: Caller): Promise<void>;
 }
 
 const callerKey = createContextKey<Caller | undefined>(undefined, {
@@ -89,6 +94,11 @@ export function contextValuesFor(caller: Caller): ContextValues {
   const values = createContextValues();
   values.set(callerKey, caller);
   return values;
+}
+
+/** The caller these context values carry, if any (set only by code in this process, never from the wire). */
+export function callerIn(values: ContextValues | undefined): Caller | undefined {
+  return values?.get(callerKey);
 }
 
 /** The authenticated caller of this request (the interceptor guarantees one for non-public RPCs). */
