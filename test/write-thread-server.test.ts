@@ -1,5 +1,6 @@
-// The all-in-one server with its appends and receipts in the write thread (the default) and on
-// the serving connection (PARLEY_SQLITE_WRITE_THREAD=false) shares one data directory: events
+// The all-in-one server with its appends and receipts in the write thread, on the serving
+// connection (PARLEY_SQLITE_WRITE_THREAD=false) and routed to either by load (auto, the default)
+// shares one data directory: events
 // the thread stored (their sequence added after the rest of their bytes) read back whole on the
 // serving connection, and sequences and cursors carry on across a switch either way.
 import assert from "node:assert/strict";
@@ -24,12 +25,12 @@ test("one data directory served with the write thread, without it, and with it a
   let conversationId = "";
   let bobCursors: ReturnType<DeviceStream["cursorList"]> = [];
 
-  for (const [round, writeThread] of ["true", "false", "true"].entries()) {
+  for (const [round, writeThread] of ["true", "false", "auto", "true"].entries()) {
     const t = await spawnParley({ dataDir, env: { PARLEY_SQLITE_WRITE_THREAD: writeThread } });
     try {
       assert.equal(
         workerThreads(t.child.pid as number),
-        writeThread === "true" ? 2 : 1,
+        writeThread === "false" ? 1 : 2,
         "the checkpointer, and the writer if on",
       );
       const alice = await signInOn(t.clients, t.codes, phones.alice);

@@ -15,8 +15,12 @@ export interface ParleyConfig extends ProcessSettings {
   /** Dev mode logs sign-in codes instead of sending SMS. */
   devMode: boolean;
   sqliteSync: SyncMode;
-  /** Appends and receipts commit on a thread of their own (write-thread.ts) instead of the event loop. */
-  sqliteWriteThread: boolean;
+  /**
+   * Where appends and receipts commit: "true" on a thread of their own (write-thread.ts), "false"
+   * on the serving connection, "auto" inline while the event loop has room and on the thread once
+   * it is busy (write-route.ts).
+   */
+  sqliteWriteThread: "auto" | "true" | "false";
   /** Device link tokens: lifetime and the default history policy of linked devices. */
   linking: LinkingSettings;
   /** Presence coalescing window and typing lifetime and rate limit (docs/presence-and-devices.md). */
@@ -33,7 +37,7 @@ export const defaultConfig: ParleyConfig = {
   devMode: true,
   logLevel: "info",
   sqliteSync: "normal",
-  sqliteWriteThread: true,
+  sqliteWriteThread: "auto",
   heartbeatIntervalMs: 30_000,
   deliveredLingerMs: 100,
   window: 256,
@@ -56,7 +60,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ParleyConfi
     dataDir: env.PARLEY_DATA_DIR || d.dataDir,
     devMode: oneOf(env, "PARLEY_DEV_MODE", ["true", "false"], "true") === "true",
     sqliteSync: oneOf(env, "PARLEY_SQLITE_SYNC", ["normal", "full"], d.sqliteSync),
-    sqliteWriteThread: oneOf(env, "PARLEY_SQLITE_WRITE_THREAD", ["true", "false"], String(d.sqliteWriteThread)) === "true",
+    sqliteWriteThread: oneOf(env, "PARLEY_SQLITE_WRITE_THREAD", ["auto", "true", "false"], d.sqliteWriteThread),
     linking: linkingFromEnv(env),
     presence: presenceConfigFromEnv(env),
     push: pushConfigFromEnv(env),

@@ -12,13 +12,16 @@ import { serveWebSocket } from "../gateway/websocket/server.ts";
 import { createHealthState } from "../health/service.ts";
 import { LogCodeSender } from "../identity/adapters/log-code-sender.ts";
 import type { CodeSender } from "../identity/ports.ts";
+import { routedWrites } from "../messaging/adapters/sqlite/routed-writes.ts";
 import { inlineWrites, threadWrites } from "../messaging/adapters/sqlite/writes.ts";
 import { type Clock, createUuidV7Generator, systemClock } from "../shared/clock.ts";
 import { createLogger, type Logger } from "../shared/logger.ts";
 import { createMetrics, serveMetrics } from "../shared/metrics.ts";
 import { serve } from "../shared/serve.ts";
 import { startCheckpointer } from "../storage/checkpointer.ts";
+import { holdingBoth, inlineCommitQueue } from "../storage/group-commit.ts";
 import { closeDatabase, databasePath, openDatabase } from "../storage/sqlite.ts";
+import { defaultLoadRoute, fixedRoute, loadRoute } from "../storage/write-route.ts";
 import type { ParleyConfig } from "./config.ts";
 import { wireServices } from "./wiring.ts";
 
@@ -55,20 +58,26 @@ export async function startParley(config: ParleyConfig, overrides: StartOverride
   const metrics = createMetrics();
   const path = databasePath(config.dataDir);
   const sqliteLogger = logger.child({ component: "sqlite" });
-  const writeThread = config.sqliteWriteThread
-    ? threadWrites({
-        path,
-        sync: config.sqliteSync,
-        logger: sqliteLogger,
-        onRestart: () => metrics.writeThreadRestarts.inc(),
-        onBatch: (calls) => metrics.writeThreadBatchCalls.observe(calls),
-      })
-    : undefined;
+  const writeThread =
+    config.sqliteWriteThread !== "false"
+      ? threadWrites({
+          path,
+          sync: config.sqliteSync,
+          logger: sqliteLogger,
+          onRestart: () => metrics.writeThreadRestarts.inc(),
+          onBatch: (calls) => metrics.writeThreadBatchCalls.observe(calls),
+        })
+      : undefined;
+  const route = config.sqliteWriteThread === "auto" ? loadRoute(defaultLoadRoute) : fixedRoute(true);
+  const writes = writeThread
+    ? routedWrites(inlineWrites(db), writeThread, route, (to) => metrics.hotWrites.inc({ route: to }))
+    : inlineWrites(db);
   if (writeThread) metrics.watchWriteThread(() => writeThread.pending);
   const checkpointer = startCheckpointer({
     db,
     path,
-    commits: writeThread,
+    // Both connections commit hot writes, so a WAL restart holds both.
+    commits: writeThread ? holdingBoth(inlineCommitQueue(db), writeThread) : undefined,
     sync: config.sqliteSync,
     logger: sqliteLogger,
     onCheckpoint: (report) => {
@@ -81,7 +90,7 @@ export async function startParley(config: ParleyConfig, overrides: StartOverride
   const wiring = wireServices({
     config,
     db,
-    writes: writeThread ?? inlineWrites(db),
+    writes,
     bus,
     clock,
     ids: createUuidV7Generator(clock),
@@ -135,6 +144,7 @@ export async function startParley(config: ParleyConfig, overrides: StartOverride
     workers.abort();
     wiring.registry.stop();
     await bus.close();
+    route.stop();
     await writeThread?.close();
     await checkpointer.stop();
     closeDatabase(db);

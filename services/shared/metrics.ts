@@ -56,6 +56,12 @@ export function createMetrics() {
       buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
       registers: [registry],
     }),
+    hotWrites: new Counter({
+      name: "parley_sqlite_hot_writes_total",
+      help: "Appends and receipt watermarks by where they committed: the serving connection (inline) or the write thread",
+      labelNames: ["route"],
+      registers: [registry],
+    }),
     writeThreadRestarts: new Counter({
       name: "parley_sqlite_write_thread_restarts_total",
       help: "Times the SQLite write thread died and another was started (its unanswered writes failed)",

@@ -45,6 +45,22 @@ export function inlineCommitQueue(db: DatabaseSync): CommitQueue {
   };
 }
 
+/**
+ * Two commit queues as one: a hold waits until neither commits. The pragmas go to the second
+ * only (the checkpointer sets the serving connection's itself).
+ */
+export function holdingBoth(serving: CommitQueue, other: CommitQueue): CommitQueue {
+  return {
+    async hold() {
+      const releases = await Promise.all([serving.hold(), other.hold()]);
+      return () => {
+        for (const release of releases) release();
+      };
+    },
+    configure: (sql) => other.configure(sql),
+  };
+}
+
 const shared = new WeakMap<DatabaseSync, GroupCommit>();
 
 /** The database's one group commit, shared by its stores: a turn's sends and acks commit together. */

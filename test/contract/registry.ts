@@ -12,6 +12,7 @@ import {
   SqliteUserStore,
 } from "../../services/identity/adapters/sqlite.ts";
 import type { DeviceStore, LoginCodeStore, RefreshTokenStore, UserStore } from "../../services/identity/ports.ts";
+import { routedWrites } from "../../services/messaging/adapters/sqlite/routed-writes.ts";
 import { inlineWrites, threadWrites } from "../../services/messaging/adapters/sqlite/writes.ts";
 import {
   SqliteConversationStore,
@@ -81,12 +82,28 @@ export const identityAdapters: AdapterEntry<() => Promise<IdentityAdapters>>[] =
   },
 ];
 
-/** The embedded messaging stores; `threaded`: appends and receipts commit in the write thread. */
-async function sqliteMessaging(threaded: boolean): Promise<MessagingAdapters> {
+/**
+ * The embedded messaging stores. Appends and receipts commit on the serving connection ("inline"),
+ * in the write thread ("thread"), or routed between the two ("routed"; the all-in-one default),
+ * here with the route changing at every write so that both paths and every switch are exercised.
+ */
+async function sqliteMessaging(writesOn: "inline" | "thread" | "routed"): Promise<MessagingAdapters> {
   const { db, path, cleanup } = freshSqlite();
   const users = new SqliteUserStore(db);
-  const thread = threaded ? threadWrites({ path, sync: "normal", logger: createLogger({ level: "error" }) }) : undefined;
-  const writes = thread ?? inlineWrites(db);
+  const thread =
+    writesOn === "inline" ? undefined : threadWrites({ path, sync: "normal", logger: createLogger({ level: "error" }) });
+  let routed = 0;
+  const alternating = {
+    get offload() {
+      return routed++ % 2 === 0;
+    },
+    stop() {},
+  };
+  const writes = !thread
+    ? inlineWrites(db)
+    : writesOn === "routed"
+      ? routedWrites(inlineWrites(db), thread, alternating)
+      : thread;
   return {
     conversations: new SqliteConversationStore(db),
     log: new SqliteEventLog(db, writes),
@@ -108,8 +125,9 @@ async function sqliteMessaging(threaded: boolean): Promise<MessagingAdapters> {
 }
 
 export const messagingAdapters: AdapterEntry<() => Promise<MessagingAdapters>>[] = [
-  { name: "sqlite (node:sqlite, embedded)", make: () => sqliteMessaging(false) },
-  { name: "sqlite with the write thread (the all-in-one default)", make: () => sqliteMessaging(true) },
+  { name: "sqlite (node:sqlite, embedded)", make: () => sqliteMessaging("inline") },
+  { name: "sqlite with the write thread", make: () => sqliteMessaging("thread") },
+  { name: "sqlite with writes routed to either (the all-in-one default)", make: () => sqliteMessaging("routed") },
 ];
 
 /** One migrated Cassandra keyspace per test process (creating one takes seconds); cases use unique ids. */
