@@ -68,7 +68,16 @@ export async function startParley(config: ParleyConfig, overrides: StartOverride
           onBatch: (calls) => metrics.writeThreadBatchCalls.observe(calls),
         })
       : undefined;
-  const route = config.sqliteWriteThread === "auto" ? loadRoute(defaultLoadRoute) : fixedRoute(true);
+  const route =
+    config.sqliteWriteThread === "auto"
+      ? loadRoute({
+          ...defaultLoadRoute,
+          onSample: (busy, offload) => {
+            metrics.eventLoopUtilization.set(busy);
+            metrics.hotWritesOffloaded.set(offload ? 1 : 0);
+          },
+        })
+      : fixedRoute(true);
   const writes = writeThread
     ? routedWrites(inlineWrites(db), writeThread, route, (to) => metrics.hotWrites.inc({ route: to }))
     : inlineWrites(db);

@@ -56,6 +56,16 @@ export function createMetrics() {
       buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
       registers: [registry],
     }),
+    eventLoopUtilization: new Gauge({
+      name: "parley_event_loop_utilization",
+      help: "Share of the serving thread's time spent outside its event loop's wait (0-1), over the last write-route sample",
+      registers: [registry],
+    }),
+    hotWritesOffloaded: new Gauge({
+      name: "parley_sqlite_hot_writes_offloaded",
+      help: "1 while new appends and receipt watermarks go to the write thread, 0 while they commit on the serving connection",
+      registers: [registry],
+    }),
     hotWrites: new Counter({
       name: "parley_sqlite_hot_writes_total",
       help: "Appends and receipt watermarks by where they committed: the serving connection (inline) or the write thread",

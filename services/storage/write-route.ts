@@ -23,6 +23,8 @@ export interface LoadRouteOptions {
   sampleMs?: number;
   /** The serving thread's utilization since the previous call (tests pass their own). */
   utilization?: () => number;
+  /** Each sample and the route it chose (metrics). */
+  onSample?: (busy: number, offload: boolean) => void;
 }
 
 /**
@@ -39,7 +41,9 @@ export function loadRoute(options: LoadRouteOptions): WriteRoute {
   const utilization = options.utilization ?? eventLoopUtilization();
   let offload = false;
   const timer = setInterval(() => {
-    offload = nextOffload(offload, utilization(), options);
+    const busy = utilization();
+    offload = nextOffload(offload, busy, options);
+    options.onSample?.(busy, offload);
   }, options.sampleMs ?? 100);
   timer.unref();
   return {
