@@ -73,3 +73,20 @@ test("the service modules' own settings use the same rules", () => {
   assert.equal(retentionFromEnv({ PARLEY_DELETED_GROUP_RETENTION_MS: "0" }).retentionMs, 0);
   assert.throws(() => linkingFromEnv({ PARLEY_LINK_TOKEN_TTL_MS: "-1" }), /PARLEY_LINK_TOKEN_TTL_MS must be a positive integer/);
 });
+
+test("the write route's thresholds are percentages, the lower not above the upper", () => {
+  assert.equal(configFromEnv({}).sqliteWriteThread, "auto");
+  assert.deepEqual(configFromEnv({ PARLEY_SQLITE_THREAD_ABOVE: "90", PARLEY_SQLITE_INLINE_BELOW: "60" }).sqliteWriteRoute, {
+    threadAbovePercent: 90,
+    inlineBelowPercent: 60,
+  });
+  assert.throws(
+    () => configFromEnv({ PARLEY_SQLITE_THREAD_ABOVE: "101" }),
+    /PARLEY_SQLITE_THREAD_ABOVE must be a whole number from 0 to 100/,
+  );
+  assert.throws(
+    () => configFromEnv({ PARLEY_SQLITE_THREAD_ABOVE: "50", PARLEY_SQLITE_INLINE_BELOW: "70" }),
+    /PARLEY_SQLITE_INLINE_BELOW \(70\) must not be above PARLEY_SQLITE_THREAD_ABOVE \(50\)/,
+  );
+  assert.throws(() => configFromEnv({ PARLEY_SQLITE_WRITE_THREAD: "sometimes" }), /must be one of auto, true, false/);
+});

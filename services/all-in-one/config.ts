@@ -4,8 +4,9 @@ import { linkingFromEnv } from "../identity/linking-config.ts";
 import { defaultPresenceConfig, type PresenceConfig, presenceConfigFromEnv } from "../presence/config.ts";
 import { defaultPushConfig, type PushConfig, pushConfigFromEnv } from "../push/config.ts";
 import { type ProcessSettings, processSettingsFromEnv } from "../runtime/process-settings.ts";
-import { oneOf, port } from "../shared/env-settings.ts";
+import { oneOf, port, wholeNumber } from "../shared/env-settings.ts";
 import type { SyncMode } from "../storage/sqlite.ts";
+import { defaultLoadRoute } from "../storage/write-route.ts";
 
 export interface ParleyConfig extends ProcessSettings {
   host: string;
@@ -21,6 +22,8 @@ export interface ParleyConfig extends ProcessSettings {
    * it is busy (write-route.ts).
    */
   sqliteWriteThread: "auto" | "true" | "false";
+  /** With "auto": the serving thread's busy percentage that sends writes to the thread, and the one that brings them back. */
+  sqliteWriteRoute: { threadAbovePercent: number; inlineBelowPercent: number };
   /** Device link tokens: lifetime and the default history policy of linked devices. */
   linking: LinkingSettings;
   /** Presence coalescing window and typing lifetime and rate limit (docs/presence-and-devices.md). */
@@ -38,6 +41,10 @@ export const defaultConfig: ParleyConfig = {
   logLevel: "info",
   sqliteSync: "normal",
   sqliteWriteThread: "auto",
+  sqliteWriteRoute: {
+    threadAbovePercent: defaultLoadRoute.threadAbove * 100,
+    inlineBelowPercent: defaultLoadRoute.inlineBelow * 100,
+  },
   heartbeatIntervalMs: 30_000,
   deliveredLingerMs: 100,
   window: 256,
@@ -61,8 +68,21 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ParleyConfi
     devMode: oneOf(env, "PARLEY_DEV_MODE", ["true", "false"], "true") === "true",
     sqliteSync: oneOf(env, "PARLEY_SQLITE_SYNC", ["normal", "full"], d.sqliteSync),
     sqliteWriteThread: oneOf(env, "PARLEY_SQLITE_WRITE_THREAD", ["auto", "true", "false"], d.sqliteWriteThread),
+    sqliteWriteRoute: writeRouteFromEnv(env, d.sqliteWriteRoute),
     linking: linkingFromEnv(env),
     presence: presenceConfigFromEnv(env),
     push: pushConfigFromEnv(env),
   };
+}
+
+function writeRouteFromEnv(env: NodeJS.ProcessEnv, d: ParleyConfig["sqliteWriteRoute"]): ParleyConfig["sqliteWriteRoute"] {
+  const percent = { min: 0, max: 100 };
+  const threadAbovePercent = wholeNumber(env, "PARLEY_SQLITE_THREAD_ABOVE", d.threadAbovePercent, percent);
+  const inlineBelowPercent = wholeNumber(env, "PARLEY_SQLITE_INLINE_BELOW", d.inlineBelowPercent, percent);
+  if (inlineBelowPercent > threadAbovePercent) {
+    throw new Error(
+      `PARLEY_SQLITE_INLINE_BELOW (${inlineBelowPercent}) must not be above PARLEY_SQLITE_THREAD_ABOVE (${threadAbovePercent})`,
+    );
+  }
+  return { threadAbovePercent, inlineBelowPercent };
 }
