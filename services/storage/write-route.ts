@@ -28,10 +28,16 @@ export interface LoadRouteOptions {
 }
 
 /**
- * The embedded server's thresholds: inline at 1,600 1:1 msgs/s kept the serving thread near 0.6
- * busy, and at 3,200 near 0.8 (bench/, two cores); with the thread it is about 0.6 there.
+ * The embedded server's thresholds. Event-loop utilization in 100 ms samples, 1:1 in bench/ on
+ * two cores: inline, 0.58-0.81 at 1,600 msgs/s and 0.75-1.00 at 3,200; with the thread,
+ * 0.68-0.96 at 3,200 (the wake-ups and the waits for a core count too). Samples of 500 ms
+ * (the default) smooth those swings. Inline was as fast as the
+ * thread at 3,200 and used 0.15 fewer cores, so writes leave the serving connection only when it
+ * is all but saturated, and come back once the thread's load drops to what inline handles.
  */
-export const defaultLoadRoute: LoadRouteOptions = { threadAbove: 0.75, inlineBelow: 0.55 };
+export const defaultLoadRoute = { threadAbove: 0.95, inlineBelow: 0.75 };
+
+const defaultSampleMs = 500;
 
 /** A route that always gives the same answer (PARLEY_SQLITE_WRITE_THREAD=true or false). */
 export const fixedRoute = (offload: boolean): WriteRoute => ({ offload, stop: () => {} });
@@ -44,7 +50,7 @@ export function loadRoute(options: LoadRouteOptions): WriteRoute {
     const busy = utilization();
     offload = nextOffload(offload, busy, options);
     options.onSample?.(busy, offload);
-  }, options.sampleMs ?? 100);
+  }, options.sampleMs ?? defaultSampleMs);
   timer.unref();
   return {
     get offload() {
