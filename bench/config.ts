@@ -58,7 +58,7 @@ export interface Profile {
 
 const quick: Profile = {
   mode: "quick",
-  step: { warmupMs: 1_000, measureMs: 8_000, drainMs: 1_000 },
+  step: { warmupMs: 1_000, measureMs: 3_000, drainMs: 1_000 },
   budget: { ladderMs: 45_000, openTimeoutMs: 90_000, quietMaxMs: 20_000 },
   // The quick ladders double, so without a step between they could only say 25, 50 or 100%.
   refineSteps: 1,
@@ -68,7 +68,7 @@ const quick: Profile = {
   // Started where the knees are far above (the half-rate step still measures low load), so the
   // 45 s budget reaches both knees with room for the step between. The starts are powers of two
   // times the earlier ones (800 and 1,600), so the rates measured are the same, one step fewer.
-  oneToOne: { pairs: 100, startRate: { parley: 3_200, relay: 3_200 }, factor: 2, maxRate: 3_200 },
+  oneToOne: { pairs: 100, startRate: { parley: 1_600, relay: 3_200 }, factor: 2, maxRate: 51_200 },
   group: {
     runs: [
       { size: 250, transports: ["grpc", "ws"], relay: true, maxRate: 1_024 },
@@ -89,7 +89,7 @@ const quick: Profile = {
   idle: { levels: [5_000, 10_000], settleMs: 2_000, heartbeatSessions: 10_000, heartbeatWindowMs: 30_000 },
   storm: { devices: 10_000, pairs: 1_000, spreadMs: 10_000, timeoutMs: 60_000 },
   catchUp: { conversations: 100, perConversation: 100, repeats: 2 },
-  engines: { oneToOneRate: 31.25, oneToOneStartRate: 31.25, sustainMs: 20_000, groupSizes: [], groupRate: 4 },
+  engines: { oneToOneRate: 1_000, oneToOneStartRate: 1_000, sustainMs: 10_000, groupSizes: [250], groupRate: 4 },
 };
 
 const full: Profile = {
