@@ -86,3 +86,63 @@ test("writes routed back and forth between the serving connection and the thread
     closeDatabase(db);
   }
 });
+
+test("under writes that never stop, the route still changes side, both ways, and order holds", async () => {
+  const dataDir = tempDataDir();
+  const db = openDatabase({ dataDir });
+  const thread = threadWrites({ path: databasePath(dataDir), sync: "normal", logger: createLogger({ level: "error" }) });
+  try {
+    let offload = false;
+    const sides: string[] = [];
+    const writes = routedWrites(
+      inlineWrites(db),
+      thread,
+      {
+        get offload() {
+          return offload;
+        },
+        stop() {},
+      },
+      (to) => sides.push(to),
+    );
+    const log = new SqliteEventLog(db, writes);
+    const users = new SqliteUserStore(db);
+    const id = await embeddedDirect({ users, conversations: new SqliteConversationStore(db) }, [uid("a"), uid("b")]);
+    const all: Promise<unknown>[] = [];
+    // Every turn adds writes before the previous ones are committed: neither side is ever empty
+    // when a write arrives.
+    for (let turn = 0; turn < 60; turn++) {
+      if (turn === 20) offload = true;
+      if (turn === 40) offload = false;
+      for (let i = 0; i < 3; i++) {
+        all.push(
+          log.append({
+            conversationId: id,
+            event: messageEvent({ sender: "x", clientMessageId: uid("c"), text: `${turn}.${i}` }),
+          }),
+        );
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await Promise.all(all);
+    await thread.close();
+    const firstThread = sides.indexOf("thread");
+    const backInline = sides.indexOf("inline", firstThread);
+    assert.ok(firstThread >= 60 && firstThread < 120, `writes went to the thread soon after the switch (write ${firstThread})`);
+    assert.ok(backInline >= 120 && backInline < 180, `and came back soon after the switch back (write ${backInline})`);
+    const stored = (
+      db.prepare("SELECT sequence FROM events WHERE conversation_id = ? ORDER BY sequence").all(id) as {
+        sequence: number;
+      }[]
+    ).map((row) => row.sequence);
+    assert.deepEqual(
+      stored,
+      stored.map((_, i) => i + 1),
+    );
+    const texts = (db.prepare("SELECT sequence FROM events WHERE conversation_id = ? ORDER BY sequence").all(id) as unknown[])
+      .length;
+    assert.equal(texts, 181, "the creation event and every write");
+  } finally {
+    closeDatabase(db);
+  }
+});
