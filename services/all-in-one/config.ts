@@ -6,7 +6,7 @@ import { defaultPushConfig, type PushConfig, pushConfigFromEnv } from "../push/c
 import { type ProcessSettings, processSettingsFromEnv } from "../runtime/process-settings.ts";
 import { oneOf, port, wholeNumber } from "../shared/env-settings.ts";
 import type { SyncMode } from "../storage/sqlite.ts";
-import { defaultLoadRoute } from "../storage/write-route.ts";
+import { defaultRouteThresholds } from "../storage/write-route.ts";
 
 export interface ParleyConfig extends ProcessSettings {
   host: string;
@@ -42,8 +42,8 @@ export const defaultConfig: ParleyConfig = {
   sqliteSync: "normal",
   sqliteWriteThread: "auto",
   sqliteWriteRoute: {
-    threadAbovePercent: defaultLoadRoute.threadAbove * 100,
-    inlineBelowPercent: defaultLoadRoute.inlineBelow * 100,
+    threadAbovePercent: Math.round(defaultRouteThresholds.threadAbove * 100),
+    inlineBelowPercent: Math.round(defaultRouteThresholds.inlineBelow * 100),
   },
   heartbeatIntervalMs: 30_000,
   deliveredLingerMs: 100,

@@ -21,7 +21,7 @@ import { serve } from "../shared/serve.ts";
 import { startCheckpointer } from "../storage/checkpointer.ts";
 import { holdingBoth, inlineCommitQueue } from "../storage/group-commit.ts";
 import { closeDatabase, databasePath, openDatabase } from "../storage/sqlite.ts";
-import { fixedRoute, loadRoute } from "../storage/write-route.ts";
+import { defaultRouteThresholds, fixedRoute, loadRoute } from "../storage/write-route.ts";
 import type { ParleyConfig } from "./config.ts";
 import { wireServices } from "./wiring.ts";
 
@@ -71,6 +71,7 @@ export async function startParley(config: ParleyConfig, overrides: StartOverride
   const route =
     config.sqliteWriteThread === "auto"
       ? loadRoute({
+          ...defaultRouteThresholds,
           threadAbove: config.sqliteWriteRoute.threadAbovePercent / 100,
           inlineBelow: config.sqliteWriteRoute.inlineBelowPercent / 100,
           onSample: (busy, offload) => {

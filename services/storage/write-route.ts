@@ -3,9 +3,8 @@
 // postMessage, a wake-up and the answer's message, about what the commit itself costs it; it pays
 // off only when the serving thread is the bottleneck. Measured in bench/ (1:1 on two cores): at
 // 800 msgs/s the server used 0.66-0.68 cores with the thread and 0.51 without, at 1,600 0.97
-// against 0.75, with lower p50 and p99 inline; at 3,200 the thread lifts the serving thread's
-// load from about 0.76 to 0.61-0.65 cores and the knee with it. So the route follows the serving
-// thread's event-loop utilization, with a gap between the two thresholds so it does not flap.
+// against 0.75, with lower p50 and p99 inline; near the knee the thread takes the commits off the
+// saturated serving thread. So the route follows the serving thread's event-loop utilization.
 import { type EventLoopUtilization, performance } from "node:perf_hooks";
 
 export interface WriteRoute {
@@ -14,61 +13,84 @@ export interface WriteRoute {
   stop(): void;
 }
 
-export interface LoadRouteOptions {
-  /** Utilization (0-1) of the serving thread at or above which writes go to the thread. */
+export interface RouteThresholds {
+  /** Utilization (0-1) of the serving thread at or above which writes go to the thread... */
   threadAbove: number;
-  /** Utilization at or below which they come back to the serving connection. */
+  /** ...once this many samples in a row reached it (one busy moment is not a saturated thread). */
+  busySamples: number;
+  /** Utilization at or below which they come back to the serving connection... */
   inlineBelow: number;
+  /** ...but not sooner than this after they left it, so that a load near the line does not flap. */
+  minOffloadMs: number;
+}
+
+export interface LoadRouteOptions extends RouteThresholds {
   /** How often utilization is sampled, over the time since the last sample. */
   sampleMs?: number;
   /** The serving thread's utilization since the previous call (tests pass their own). */
   utilization?: () => number;
   /** Each sample and the route it chose (metrics). */
   onSample?: (busy: number, offload: boolean) => void;
+  /** Milliseconds, for minOffloadMs (tests pass their own). */
+  now?: () => number;
 }
 
 /**
  * The embedded server's thresholds. Event-loop utilization in 100 ms samples, 1:1 in bench/ on
- * two cores: inline, 0.58-0.81 at 1,600 msgs/s and 0.75-1.00 at 3,200; with the thread,
- * 0.68-0.96 at 3,200 (the wake-ups and the waits for a core count too). Samples of 500 ms
- * (the default) smooth those swings. Inline was as fast as the
- * thread at 3,200 and used 0.15 fewer cores, so writes leave the serving connection only when it
- * is all but saturated, and come back once the thread's load drops to what inline handles.
+ * two cores: inline, 0.58-0.81 at 1,600 msgs/s and 0.75-1.00 at 3,200; with the thread, 0.68-0.96
+ * at 3,200 and 0.84-0.94 at 4,800 (the wake-ups and the waits for a core count too). Inline was
+ * as fast as the thread at 3,200 and used 0.1-0.15 fewer cores, so writes leave the serving
+ * connection only when it stays all but saturated, and come back once the thread's load falls to
+ * what inline handles. Samples are 500 ms, which smooths those swings.
  */
-export const defaultLoadRoute = { threadAbove: 0.95, inlineBelow: 0.75 };
+export const defaultRouteThresholds: RouteThresholds = {
+  threadAbove: 0.95,
+  busySamples: 2,
+  inlineBelow: 0.85,
+  minOffloadMs: 5_000,
+};
 
 const defaultSampleMs = 500;
 
 /** A route that always gives the same answer (PARLEY_SQLITE_WRITE_THREAD=true or false). */
 export const fixedRoute = (offload: boolean): WriteRoute => ({ offload, stop: () => {} });
 
+export interface RouteState {
+  offload: boolean;
+  /** Samples in a row at or above threadAbove. */
+  busyRun: number;
+  /** When writes last left the serving connection. */
+  offloadedAt: number;
+}
+
+export const initialRoute: RouteState = { offload: false, busyRun: 0, offloadedAt: 0 };
+
+/** The route after a sample of `busy` taken at `now`. */
+export function nextRoute(state: RouteState, busy: number, now: number, t: RouteThresholds): RouteState {
+  const busyRun = busy >= t.threadAbove ? state.busyRun + 1 : 0;
+  if (!state.offload) return busyRun >= t.busySamples ? { offload: true, busyRun, offloadedAt: now } : { ...state, busyRun };
+  if (busy <= t.inlineBelow && now - state.offloadedAt >= t.minOffloadMs)
+    return { offload: false, busyRun, offloadedAt: state.offloadedAt };
+  return { ...state, busyRun };
+}
+
 /** Offloads while the serving thread is busy (see the top of this file). */
 export function loadRoute(options: LoadRouteOptions): WriteRoute {
   const utilization = options.utilization ?? eventLoopUtilization();
-  let offload = false;
+  const now = options.now ?? (() => performance.now());
+  let state = initialRoute;
   const timer = setInterval(() => {
     const busy = utilization();
-    offload = nextOffload(offload, busy, options);
-    options.onSample?.(busy, offload);
+    state = nextRoute(state, busy, now(), options);
+    options.onSample?.(busy, state.offload);
   }, options.sampleMs ?? defaultSampleMs);
   timer.unref();
   return {
     get offload() {
-      return offload;
+      return state.offload;
     },
     stop: () => clearInterval(timer),
   };
-}
-
-/** Whether to offload after a sample of `busy`: on at threadAbove, off at inlineBelow, as before between. */
-export function nextOffload(
-  offload: boolean,
-  busy: number,
-  options: Pick<LoadRouteOptions, "threadAbove" | "inlineBelow">,
-): boolean {
-  if (busy >= options.threadAbove) return true;
-  if (busy <= options.inlineBelow) return false;
-  return offload;
 }
 
 /** This thread's event-loop utilization since the previous call. */
