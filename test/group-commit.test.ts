@@ -3,7 +3,13 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { test } from "node:test";
-import { type CommitPriority, createGroupCommit, type GroupCommit } from "../services/storage/group-commit.ts";
+import {
+  type CommitPriority,
+  type CommitQueue,
+  createGroupCommit,
+  type GroupCommit,
+  holdingBoth,
+} from "../services/storage/group-commit.ts";
 import { openDatabase } from "../services/storage/sqlite.ts";
 import { tempDataDir } from "./helpers/parley.ts";
 
@@ -144,4 +150,28 @@ test("held, writes wait in the queue with the event loop free; released, they co
   stillHeld();
   await more;
   assert.deepEqual(committed(), [1, 2, 3, 4]);
+});
+
+test("two commit queues held as one: the hold waits for both, and the release frees both", async () => {
+  const events: string[] = [];
+  const queue = (name: string, heldAfterMs: number): CommitQueue => ({
+    hold: () =>
+      new Promise((resolve) =>
+        setTimeout(() => {
+          events.push(`${name} held`);
+          resolve(() => events.push(`${name} released`));
+        }, heldAfterMs),
+      ),
+    configure: (sql) => events.push(`${name} ${sql}`),
+  });
+  const both = holdingBoth(queue("serving", 0), queue("thread", 20));
+  both.configure("PRAGMA x");
+  const release = await both.hold();
+  assert.deepEqual(
+    events,
+    ["thread PRAGMA x", "serving held", "thread held"],
+    "the serving connection's pragmas are the caller's",
+  );
+  release();
+  assert.deepEqual(events.slice(3), ["serving released", "thread released"]);
 });
