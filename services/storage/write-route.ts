@@ -36,17 +36,18 @@ export interface LoadRouteOptions extends RouteThresholds {
 }
 
 /**
- * The embedded server's thresholds. Event-loop utilization in 100 ms samples, 1:1 in bench/ on
- * two cores: inline, 0.58-0.81 at 1,600 msgs/s and 0.75-1.00 at 3,200; with the thread, 0.68-0.96
- * at 3,200 and 0.84-0.94 at 4,800 (the wake-ups and the waits for a core count too). Inline was
- * as fast as the thread at 3,200 and used 0.1-0.15 fewer cores, so writes leave the serving
- * connection only when it stays all but saturated, and come back once the thread's load falls to
- * what inline handles. Samples are 500 ms, which smooths those swings.
+ * The embedded server's thresholds, from bench/ on two cores (event-loop utilization counts the
+ * waits for a core too). Inline is cheaper at every rate: 0.51 against 0.66-0.68 cores at 800 1:1
+ * msgs/s (utilization about 0.5). But while the serving thread is busy with fanout, a commit on
+ * it holds up the copies behind it: a 250-member group at 256 msgs/s (utilization 0.64-0.79)
+ * read a last-member p99 of 29.5-38.9 ms inline against 22.1-27.2 ms with the thread, four runs
+ * each. So writes stay on the serving connection only while it has plenty of room, and come
+ * back once the load has clearly fallen. Samples are 500 ms, which smooths the swings.
  */
 export const defaultRouteThresholds: RouteThresholds = {
-  threadAbove: 0.95,
+  threadAbove: 0.6,
   busySamples: 2,
-  inlineBelow: 0.85,
+  inlineBelow: 0.45,
   minOffloadMs: 5_000,
 };
 
