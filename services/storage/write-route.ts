@@ -1,10 +1,10 @@
 // Where the hot writes commit: on the serving connection while the event loop has room, on the
 // write thread once it is busy. Handing a write to the thread costs the serving thread a
 // postMessage, a wake-up and the answer's message, about what the commit itself costs it; it pays
-// off only when the serving thread is the bottleneck. Measured in bench/ (1:1 on two cores): at
-// 800 msgs/s the server used 0.66-0.68 cores with the thread and 0.51 without, at 1,600 0.97
-// against 0.75, with lower p50 and p99 inline; near the knee the thread takes the commits off the
-// saturated serving thread. So the route follows the serving thread's event-loop utilization.
+// off only when the serving thread is busy: a commit there then holds up the frames behind it,
+// and near the knee the thread takes the commits off a saturated serving thread. Measured in
+// bench/ (1:1 on two cores): at 800 msgs/s the server used 0.66-0.68 cores with the thread and
+// 0.51 without. So the route follows the serving thread's event-loop utilization.
 import { type EventLoopUtilization, performance } from "node:perf_hooks";
 
 export interface WriteRoute {
