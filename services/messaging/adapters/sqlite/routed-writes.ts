@@ -22,7 +22,7 @@ export function routedWrites(
   let waiting: (() => void)[] = [];
   const other = (s: Side): Side => (s === "inline" ? "thread" : "inline");
 
-  function send<T>(to: Side, write: (writes: MessagingWrites) => Promise<T>): Promise<T> {
+  function send<T>(to: Side, operation: (writes: MessagingWrites) => Promise<T>): Promise<T> {
     inFlight[to]++;
     onWrite?.(to);
     const settled = () => {
@@ -33,7 +33,7 @@ export function routedWrites(
         for (const go of ready) go();
       }
     };
-    return write(to === "inline" ? inline : thread).then(
+    return operation(to === "inline" ? inline : thread).then(
       (value) => {
         settled();
         return value;
@@ -45,13 +45,13 @@ export function routedWrites(
     );
   }
 
-  function write<T>(write: (writes: MessagingWrites) => Promise<T>): Promise<T> {
+  function write<T>(operation: (writes: MessagingWrites) => Promise<T>): Promise<T> {
     // A switch starts only when none is under way; until it completes the side stays put.
     if (waiting.length === 0) side = route.offload ? "thread" : "inline";
     const to = side;
-    if (waiting.length === 0 && inFlight[other(to)] === 0) return send(to, write);
+    if (waiting.length === 0 && inFlight[other(to)] === 0) return send(to, operation);
     return new Promise<T>((resolve, reject) => {
-      waiting.push(() => send(to, write).then(resolve, reject));
+      waiting.push(() => send(to, operation).then(resolve, reject));
     });
   }
 
