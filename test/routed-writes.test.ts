@@ -49,7 +49,8 @@ test("writes routed back and forth between the serving connection and the thread
       [0, 1, 2].map(() => embeddedDirect({ users, conversations }, [uid("a"), uid("b")]).then((id) => ({ id }))),
     );
     const sequences = new Map<string, bigint[]>();
-    // Several turns, each with appends into every conversation and receipts for what came before.
+    const all: Promise<unknown>[] = [];
+    // Several turns, each with appends into every conversation; every other turn waits for its own.
     for (let turn = 0; turn < 20; turn++) {
       const writesThisTurn = pairs.flatMap(({ id }) => [
         log
@@ -57,9 +58,10 @@ test("writes routed back and forth between the serving connection and the thread
           .then(({ event }) => sequences.set(id, [...(sequences.get(id) ?? []), event.sequence])),
         log.append({ conversationId: id, event: messageEvent({ sender: "x", clientMessageId: uid("c"), text: `u${turn}` }) }),
       ]);
+      all.push(...writesThisTurn);
       if (turn % 2 === 0) await Promise.all(writesThisTurn);
     }
-    await Promise.all([...Array(10)].map(() => new Promise((resolve) => setImmediate(resolve))));
+    await Promise.all(all);
     await thread.close();
     assert.deepEqual(overlaps, [], "never writes in flight on both connections");
     assert.ok(routes.includes("inline") && routes.includes("thread"), `both routes were taken: ${new Set(routes).size}`);
