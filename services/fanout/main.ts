@@ -2,7 +2,7 @@
 // recipient device's gateway in Redis and hands the event to that gateway.
 
 import { timestampMs } from "@bufbuild/protobuf/wkt";
-import { type Client, createClient, type Interceptor } from "@connectrpc/connect";
+import { createClient, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { GatewayInternalService } from "../../gen/parley/internal/v1/gateway_pb.js";
 import { serviceConfigFromEnv } from "../runtime/config.ts";
@@ -10,6 +10,7 @@ import { openCassandra, openKafkaBus, openRedisRoutes } from "../runtime/engines
 import { createProcessContext, runService } from "../runtime/lifecycle.ts";
 import { internalKey, internalKeyHeader } from "../shared/auth.ts";
 import { clientTracingInterceptor } from "../shared/tracing.ts";
+import { createDeliverStream, type GatewayDeliverer } from "./deliver-stream.ts";
 import { createRemoteRouter } from "./remote-router.ts";
 import { createFanoutWorker } from "./worker.ts";
 
@@ -23,19 +24,20 @@ const withInternalKey: Interceptor = (next) => (req) => {
   req.header.set(internalKeyHeader, key);
   return next(req);
 };
-const gateways = new Map<string, Client<typeof GatewayInternalService>>();
+const gateways = new Map<string, GatewayDeliverer>();
 const router = createRemoteRouter({
   routes: redis.routes,
   gateway(gatewayId) {
-    let client = gateways.get(gatewayId);
-    if (!client) {
-      client = createClient(
+    let deliverer = gateways.get(gatewayId);
+    if (!deliverer) {
+      const client = createClient(
         GatewayInternalService,
         createGrpcTransport({ baseUrl: gatewayId, interceptors: [clientTracingInterceptor(), withInternalKey] }),
       );
-      gateways.set(gatewayId, client);
+      deliverer = createDeliverStream(client, { gatewayId, logger: context.logger });
+      gateways.set(gatewayId, deliverer);
     }
-    return client;
+    return deliverer;
   },
   logger: context.logger,
 });
@@ -61,6 +63,7 @@ await runService("fanout", config, context, {
   authenticator: undefined,
   async stop() {
     workers.abort();
+    for (const deliverer of gateways.values()) deliverer.close();
     await bus.close();
     await redis.close();
     await cassandra.close();

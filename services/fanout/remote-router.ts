@@ -1,18 +1,19 @@
 // Delivery across processes: find each recipient device's gateway in the route registry and call
-// that gateway's internal Deliver RPC, one call per gateway per event.
+// that gateway, one delivery per gateway per event (deliver-stream.ts carries them).
 
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { type Client, Code, ConnectError } from "@connectrpc/connect";
-import type { DeliverRequestSchema, GatewayInternalService } from "../../gen/parley/internal/v1/gateway_pb.js";
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { DeliverRequestSchema } from "../../gen/parley/internal/v1/gateway_pb.js";
 import type { RouteRegistry } from "../gateway/ports.ts";
 import type { Logger } from "../shared/logger.ts";
+import type { GatewayDeliverer } from "./deliver-stream.ts";
 import type { DeliveryRouter, EventDelivery } from "./ports.ts";
 
 type Payload = MessageInitShape<typeof DeliverRequestSchema>["payload"];
 
 export function createRemoteRouter(deps: {
   routes: RouteRegistry;
-  gateway: (gatewayId: string) => Client<typeof GatewayInternalService>;
+  gateway: (gatewayId: string) => Pick<GatewayDeliverer, "deliver">;
   logger: Logger;
 }): DeliveryRouter {
   async function send(gatewayId: string, userIds: string[], payload: Payload, delivery?: EventDelivery): Promise<void> {

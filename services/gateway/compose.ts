@@ -28,6 +28,8 @@ export function composeGateway(deps: {
   routes?: RoutePublishing;
   /** Presence and typing on the device streams. */
   extension?: SessionExtension;
+  /** Aborted when the gateway starts to drain (ends the fanout workers' DeliverStreams). */
+  closing?: AbortSignal;
 }) {
   const { settings, clock, metrics } = deps;
   const registry = new SessionRegistry({ clock, heartbeatIntervalMs: settings.heartbeatIntervalMs, routes: deps.routes });
@@ -48,5 +50,5 @@ export function composeGateway(deps: {
     onStreamCount: (delta) => metrics.openStreams.inc(delta),
     extension: deps.extension,
   });
-  return { registry, sessionService, internalService: createGatewayInternalService(registry) };
+  return { registry, sessionService, internalService: createGatewayInternalService(registry, deps.closing) };
 }

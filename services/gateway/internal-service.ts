@@ -1,21 +1,73 @@
-// GatewayInternalService: fanout workers hand events, receipts and sign-outs to this gateway's streams.
-import type { ServiceImpl } from "@connectrpc/connect";
-import type { GatewayInternalService } from "../../gen/parley/internal/v1/gateway_pb.js";
+// GatewayInternalService: fanout workers hand events, receipts and sign-outs to this gateway's streams,
+// one call each (Deliver) or many on one long-lived stream (DeliverStream).
+import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import {
+  type DeliverRequest,
+  DeliverRequestSchema,
+  type DeliverResponse,
+  DeliverResponseSchema,
+  type DeliverStreamRequest,
+  type GatewayInternalService,
+} from "../../gen/parley/internal/v1/gateway_pb.js";
+import { withSpanFromHeaders } from "../shared/tracing.ts";
 import type { SessionRegistry } from "./registry.ts";
 
-export function createGatewayInternalService(registry: SessionRegistry): ServiceImpl<typeof GatewayInternalService> {
+/**
+ * `closing` aborts when the gateway starts to drain: open DeliverStreams end and new ones are
+ * refused (UNAVAILABLE), so no fanout worker's stream holds the server open while it stops.
+ */
+const deliverSpanName = "parley.internal.v1.GatewayInternalService/Deliver";
+
+export function createGatewayInternalService(
+  registry: SessionRegistry,
+  closing: AbortSignal = new AbortController().signal,
+): ServiceImpl<typeof GatewayInternalService> {
+  function deliver(req: DeliverRequest): DeliverResponse {
+    const payload = req.payload;
+    switch (payload.case) {
+      case "event":
+        return create(DeliverResponseSchema, {
+          offered: registry.offerEvent(req.userIds, payload.value, { receiptsNotLive: req.receiptsNotLive }),
+        });
+      case "receipt":
+        return create(DeliverResponseSchema, { offered: registry.offerReceipt(req.userIds, payload.value) });
+      case "closeDeviceId":
+        return create(DeliverResponseSchema, { offered: registry.closeStream(payload.value) ? 1 : 0 });
+      default:
+        return create(DeliverResponseSchema, { offered: 0 });
+    }
+  }
+  const empty = create(DeliverRequestSchema);
   return {
-    async deliver(req) {
-      const payload = req.payload;
-      switch (payload.case) {
-        case "event":
-          return { offered: registry.offerEvent(req.userIds, payload.value, { receiptsNotLive: req.receiptsNotLive }) };
-        case "receipt":
-          return { offered: registry.offerReceipt(req.userIds, payload.value) };
-        case "closeDeviceId":
-          return { offered: registry.closeStream(payload.value) ? 1 : 0 };
-        default:
-          return { offered: 0 };
+    deliver: async (req) => deliver(req),
+    // Handed over in order, one at a time: delivery is synchronous, so the answers keep up.
+    async *deliverStream(requests) {
+      if (closing.aborted) throw new ConnectError("gateway is draining", Code.Unavailable);
+      const incoming = requests[Symbol.asyncIterator]();
+      // A fresh promise per request (not a race against one long-lived promise, which would keep
+      // a reaction per request until the stream ends).
+      let wake: ((end: IteratorResult<DeliverStreamRequest>) => void) | undefined;
+      const end = () => wake?.({ done: true, value: undefined });
+      closing.addEventListener("abort", end, { once: true });
+      try {
+        for (;;) {
+          const next = await new Promise<IteratorResult<DeliverStreamRequest>>((resolve, reject) => {
+            wake = resolve;
+            incoming.next().then(resolve, reject);
+          });
+          if (next.done || closing.aborted) return;
+          const { id, traceContext } = next.value;
+          const request = next.value.deliver ?? empty;
+          // Each delivery is a span of its message's trace, named as the Deliver call's would be.
+          const result =
+            Object.keys(traceContext).length === 0
+              ? deliver(request)
+              : await withSpanFromHeaders(deliverSpanName, traceContext, async () => deliver(request));
+          yield { id, result };
+        }
+      } finally {
+        closing.removeEventListener("abort", end);
       }
     },
   };

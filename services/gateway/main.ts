@@ -52,8 +52,10 @@ const routes: { registry: RouteRegistry; gatewayId: string; logger: typeof conte
   gatewayId: config.gatewayId ?? "",
   logger: context.logger,
 };
+const draining = new AbortController();
 const gateway = composeGateway({
   messaging,
+  closing: draining.signal,
   settings: {
     heartbeatIntervalMs: config.heartbeatIntervalMs,
     deliveredLingerMs: config.deliveredLingerMs,
@@ -89,7 +91,10 @@ await runService("gateway", config, context, {
   started(url) {
     routes.gatewayId ||= url;
   },
-  drain: (deadlineMs) => gateway.registry.drain({ reconnectAfterMs: 1_000, deadlineMs }),
+  drain: (deadlineMs) => {
+    draining.abort();
+    return gateway.registry.drain({ reconnectAfterMs: 1_000, deadlineMs });
+  },
   async stop() {
     gateway.registry.stop();
     background.abort();

@@ -2,7 +2,16 @@
 // OTEL_* variables), and Connect interceptors carry W3C trace context across every RPC.
 
 import { ConnectError, type Interceptor } from "@connectrpc/connect";
-import { context, INVALID_SPAN_CONTEXT, propagation, type Span, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
+import {
+  context,
+  INVALID_SPAN_CONTEXT,
+  propagation,
+  ROOT_CONTEXT,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+} from "@opentelemetry/api";
 import { NodeSDK } from "@opentelemetry/sdk-node";
 
 export const tracer = trace.getTracer("parley");
@@ -49,6 +58,11 @@ export function withSpanFromHeaders<T>(
   if (!recording) return untraced(fn);
   const parent = propagation.extract(context.active(), headers ?? {});
   return tracer.startActiveSpan(name, { kind: SpanKind.CONSUMER }, parent, (span) => finish(span, fn(span)));
+}
+
+/** Runs fn outside any trace: for what outlives the call that starts it (a long-lived stream). */
+export function outsideTrace<T>(fn: () => T): T {
+  return context.with(ROOT_CONTEXT, fn);
 }
 
 /** Runs fn in a child span of the active context, or in a new trace with `root`. */

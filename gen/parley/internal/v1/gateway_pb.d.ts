@@ -91,6 +91,64 @@ export declare type DeliverResponse = Message<"parley.internal.v1.DeliverRespons
 export declare const DeliverResponseSchema: GenMessage<DeliverResponse>;
 
 /**
+ * One delivery on a DeliverStream.
+ *
+ * @generated from message parley.internal.v1.DeliverStreamRequest
+ */
+export declare type DeliverStreamRequest = Message<"parley.internal.v1.DeliverStreamRequest"> & {
+  /**
+   * Chosen by the caller, unique on its stream; the response carries it back.
+   *
+   * @generated from field: uint64 id = 1;
+   */
+  id: bigint;
+
+  /**
+   * @generated from field: parley.internal.v1.DeliverRequest deliver = 2;
+   */
+  deliver?: DeliverRequest | undefined;
+
+  /**
+   * The sender's W3C trace context (traceparent, tracestate), so each delivery is a span of the
+   * message's trace as a Deliver call is; empty when the sender does not trace.
+   *
+   * @generated from field: map<string, string> trace_context = 3;
+   */
+  traceContext: { [key: string]: string };
+};
+
+/**
+ * Describes the message parley.internal.v1.DeliverStreamRequest.
+ * Use `create(DeliverStreamRequestSchema)` to create a new message.
+ */
+export declare const DeliverStreamRequestSchema: GenMessage<DeliverStreamRequest>;
+
+/**
+ * The answer to one DeliverStreamRequest.
+ *
+ * @generated from message parley.internal.v1.DeliverStreamResponse
+ */
+export declare type DeliverStreamResponse = Message<"parley.internal.v1.DeliverStreamResponse"> & {
+  /**
+   * The request's id.
+   *
+   * @generated from field: uint64 id = 1;
+   */
+  id: bigint;
+
+  /**
+   * @generated from field: parley.internal.v1.DeliverResponse result = 2;
+   */
+  result?: DeliverResponse | undefined;
+};
+
+/**
+ * Describes the message parley.internal.v1.DeliverStreamResponse.
+ * Use `create(DeliverStreamResponseSchema)` to create a new message.
+ */
+export declare const DeliverStreamResponseSchema: GenMessage<DeliverStreamResponse>;
+
+/**
  * GatewayInternalService is how fanout workers reach the device streams a gateway holds. It is
  * served only on the internal network (never through the edge) and trusts its callers.
  *
@@ -107,6 +165,18 @@ export declare const GatewayInternalService: GenService<{
     methodKind: "unary";
     input: typeof DeliverRequestSchema;
     output: typeof DeliverResponseSchema;
+  },
+  /**
+   * Deliver, many times over one long-lived stream: a fanout worker keeps one open to each gateway,
+   * so a delivery costs a message each way instead of a call of its own. Each request gets one
+   * response with its id, in the order the requests came.
+   *
+   * @generated from rpc parley.internal.v1.GatewayInternalService.DeliverStream
+   */
+  deliverStream: {
+    methodKind: "bidi_streaming";
+    input: typeof DeliverStreamRequestSchema;
+    output: typeof DeliverStreamResponseSchema;
   },
 }>;
 

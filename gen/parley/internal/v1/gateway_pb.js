@@ -9,7 +9,7 @@ import { file_parley_v1_events } from "../../v1/events_pb.js";
  * Describes the file parley/internal/v1/gateway.proto.
  */
 export const file_parley_internal_v1_gateway = /*@__PURE__*/
-  fileDesc("CiBwYXJsZXkvaW50ZXJuYWwvdjEvZ2F0ZXdheS5wcm90bxIScGFybGV5LmludGVybmFsLnYxIr8BCg5EZWxpdmVyUmVxdWVzdBIQCgh1c2VyX2lkcxgBIAMoCRItCgVldmVudBgCIAEoCzIcLnBhcmxleS52MS5Db252ZXJzYXRpb25FdmVudEgAEisKB3JlY2VpcHQYAyABKAsyGC5wYXJsZXkudjEuUmVjZWlwdFVwZGF0ZUgAEhkKD2Nsb3NlX2RldmljZV9pZBgEIAEoCUgAEhkKEXJlY2VpcHRzX25vdF9saXZlGAUgASgIQgkKB3BheWxvYWQiIgoPRGVsaXZlclJlc3BvbnNlEg8KB29mZmVyZWQYASABKA0ybAoWR2F0ZXdheUludGVybmFsU2VydmljZRJSCgdEZWxpdmVyEiIucGFybGV5LmludGVybmFsLnYxLkRlbGl2ZXJSZXF1ZXN0GiMucGFybGV5LmludGVybmFsLnYxLkRlbGl2ZXJSZXNwb25zZWIGcHJvdG8z", [file_parley_v1_events]);
+  fileDesc("CiBwYXJsZXkvaW50ZXJuYWwvdjEvZ2F0ZXdheS5wcm90bxIScGFybGV5LmludGVybmFsLnYxIr8BCg5EZWxpdmVyUmVxdWVzdBIQCgh1c2VyX2lkcxgBIAMoCRItCgVldmVudBgCIAEoCzIcLnBhcmxleS52MS5Db252ZXJzYXRpb25FdmVudEgAEisKB3JlY2VpcHQYAyABKAsyGC5wYXJsZXkudjEuUmVjZWlwdFVwZGF0ZUgAEhkKD2Nsb3NlX2RldmljZV9pZBgEIAEoCUgAEhkKEXJlY2VpcHRzX25vdF9saXZlGAUgASgIQgkKB3BheWxvYWQiIgoPRGVsaXZlclJlc3BvbnNlEg8KB29mZmVyZWQYASABKA0i3wEKFERlbGl2ZXJTdHJlYW1SZXF1ZXN0EgoKAmlkGAEgASgEEjMKB2RlbGl2ZXIYAiABKAsyIi5wYXJsZXkuaW50ZXJuYWwudjEuRGVsaXZlclJlcXVlc3QSUQoNdHJhY2VfY29udGV4dBgDIAMoCzI6LnBhcmxleS5pbnRlcm5hbC52MS5EZWxpdmVyU3RyZWFtUmVxdWVzdC5UcmFjZUNvbnRleHRFbnRyeRozChFUcmFjZUNvbnRleHRFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIlgKFURlbGl2ZXJTdHJlYW1SZXNwb25zZRIKCgJpZBgBIAEoBBIzCgZyZXN1bHQYAiABKAsyIy5wYXJsZXkuaW50ZXJuYWwudjEuRGVsaXZlclJlc3BvbnNlMtYBChZHYXRld2F5SW50ZXJuYWxTZXJ2aWNlElIKB0RlbGl2ZXISIi5wYXJsZXkuaW50ZXJuYWwudjEuRGVsaXZlclJlcXVlc3QaIy5wYXJsZXkuaW50ZXJuYWwudjEuRGVsaXZlclJlc3BvbnNlEmgKDURlbGl2ZXJTdHJlYW0SKC5wYXJsZXkuaW50ZXJuYWwudjEuRGVsaXZlclN0cmVhbVJlcXVlc3QaKS5wYXJsZXkuaW50ZXJuYWwudjEuRGVsaXZlclN0cmVhbVJlc3BvbnNlKAEwAWIGcHJvdG8z", [file_parley_v1_events]);
 
 /**
  * Describes the message parley.internal.v1.DeliverRequest.
@@ -24,6 +24,20 @@ export const DeliverRequestSchema = /*@__PURE__*/
  */
 export const DeliverResponseSchema = /*@__PURE__*/
   messageDesc(file_parley_internal_v1_gateway, 1);
+
+/**
+ * Describes the message parley.internal.v1.DeliverStreamRequest.
+ * Use `create(DeliverStreamRequestSchema)` to create a new message.
+ */
+export const DeliverStreamRequestSchema = /*@__PURE__*/
+  messageDesc(file_parley_internal_v1_gateway, 2);
+
+/**
+ * Describes the message parley.internal.v1.DeliverStreamResponse.
+ * Use `create(DeliverStreamResponseSchema)` to create a new message.
+ */
+export const DeliverStreamResponseSchema = /*@__PURE__*/
+  messageDesc(file_parley_internal_v1_gateway, 3);
 
 /**
  * GatewayInternalService is how fanout workers reach the device streams a gateway holds. It is
