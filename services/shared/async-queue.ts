@@ -1,9 +1,13 @@
-// The request side of a long-lived client stream: items pushed now are sent when the transport
-// pulls them; close() ends the stream once what was pushed has been taken.
-export class RequestQueue<T> implements AsyncIterable<T> {
+// One side of a long-lived stream: items pushed now are taken when the reader pulls them; close()
+// ends it once what was pushed has been taken.
+export class AsyncQueue<T> implements AsyncIterable<T> {
   readonly #items: T[] = [];
   #waiting: ((result: IteratorResult<T>) => void) | undefined;
   #closed = false;
+
+  get closed(): boolean {
+    return this.#closed;
+  }
 
   push(item: T): void {
     if (this.#closed) return;
@@ -24,6 +28,10 @@ export class RequestQueue<T> implements AsyncIterable<T> {
   }
 
   [Symbol.asyncIterator](): AsyncIterator<T> {
+    const end = () => {
+      this.close();
+      return Promise.resolve({ done: true as const, value: undefined });
+    };
     return {
       next: () => {
         const item = this.#items.shift();
@@ -33,15 +41,9 @@ export class RequestQueue<T> implements AsyncIterable<T> {
           this.#waiting = resolve;
         });
       },
-      // The transport ends the request side with return() or, on abort, throw(): either closes.
-      return: () => {
-        this.close();
-        return Promise.resolve({ done: true, value: undefined });
-      },
-      throw: () => {
-        this.close();
-        return Promise.resolve({ done: true, value: undefined });
-      },
+      // A transport ends the request side with return() or, on abort, throw() (Connect needs both).
+      return: end,
+      throw: end,
     };
   }
 }
