@@ -6,29 +6,16 @@ import { test } from "node:test";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import { MessagingService } from "../gen/parley/v1/messaging_pb.js";
 import { createAuthenticator } from "../services/identity/authenticator.ts";
-import type { DeviceRecord, DeviceStore } from "../services/identity/ports.ts";
 import { createTokenIssuer } from "../services/identity/tokens.ts";
 import { callerOf, contextValuesFor, onBehalfOf } from "../services/shared/auth.ts";
 import { reasonOf } from "../services/shared/errors.ts";
 import { createLocalClient } from "../services/shared/local-client.ts";
-
-function deviceStore(): DeviceStore {
-  const devices = new Map<string, DeviceRecord>();
-  return {
-    create: async (device) => void devices.set(device.deviceId, device),
-    get: async (deviceId) => devices.get(deviceId),
-    listActive: async (userId) => [...devices.values()].filter((d) => d.userId === userId && d.revokedAt === null),
-    revoke: async (deviceId, at) => {
-      const device = devices.get(deviceId);
-      if (device) devices.set(deviceId, { ...device, revokedAt: at });
-    },
-  };
-}
+import { memoryDeviceStore } from "./helpers/device-store.ts";
 
 async function setUp() {
   let now = 1_000_000;
   const clock = { now: () => now };
-  const devices = deviceStore();
+  const devices = memoryDeviceStore();
   await devices.create({ deviceId: "d1", userId: "u1", name: "phone", createdAt: now, revokedAt: null });
   const tokens = createTokenIssuer({ secret: new Uint8Array(32).fill(7), clock, accessTtlMs: 60_000 });
   const authenticator = createAuthenticator({ tokens, devices, clock });

@@ -2,13 +2,13 @@
 // recipient device's gateway in Redis and hands the event to that gateway.
 
 import { timestampMs } from "@bufbuild/protobuf/wkt";
-import { createClient, type Interceptor } from "@connectrpc/connect";
+import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { GatewayInternalService } from "../../gen/parley/internal/v1/gateway_pb.js";
 import { serviceConfigFromEnv } from "../runtime/config.ts";
 import { openCassandra, openKafkaBus, openRedisRoutes } from "../runtime/engines.ts";
 import { createProcessContext, runService } from "../runtime/lifecycle.ts";
-import { internalKey, internalKeyHeader } from "../shared/auth.ts";
+import { internalKey, internalKeyInterceptor } from "../shared/auth.ts";
 import { clientTracingInterceptor } from "../shared/tracing.ts";
 import { createDeliverStream, type GatewayDeliverer } from "./deliver-stream.ts";
 import { createRemoteRouter } from "./remote-router.ts";
@@ -19,11 +19,7 @@ const context = createProcessContext("fanout", config);
 const cassandra = await openCassandra(context.logger);
 const redis = await openRedisRoutes(context.logger);
 const bus = await openKafkaBus(context.logger, "fanout");
-const key = internalKey(config.tokenSecret);
-const withInternalKey: Interceptor = (next) => (req) => {
-  req.header.set(internalKeyHeader, key);
-  return next(req);
-};
+const withInternalKey = internalKeyInterceptor(internalKey(config.tokenSecret));
 const gateways = new Map<string, GatewayDeliverer>();
 const router = createRemoteRouter({
   routes: redis.routes,

@@ -7,10 +7,10 @@ import {
   DeliverRequestSchema,
   type DeliverResponse,
   DeliverResponseSchema,
-  type DeliverStreamRequest,
   type GatewayInternalService,
 } from "../../gen/parley/internal/v1/gateway_pb.js";
 import { withSpanFromHeaders } from "../shared/tracing.ts";
+import { untilAborted } from "../shared/until-aborted.ts";
 import type { SessionRegistry } from "./registry.ts";
 
 /**
@@ -44,30 +44,13 @@ export function createGatewayInternalService(
     // Handed over in order, one at a time: delivery is synchronous, so the answers keep up.
     async *deliverStream(requests) {
       if (closing.aborted) throw new ConnectError("gateway is draining", Code.Unavailable);
-      const incoming = requests[Symbol.asyncIterator]();
-      // A fresh promise per request (not a race against one long-lived promise, which would keep
-      // a reaction per request until the stream ends).
-      let wake: ((end: IteratorResult<DeliverStreamRequest>) => void) | undefined;
-      const end = () => wake?.({ done: true, value: undefined });
-      closing.addEventListener("abort", end, { once: true });
-      try {
-        for (;;) {
-          const next = await new Promise<IteratorResult<DeliverStreamRequest>>((resolve, reject) => {
-            wake = resolve;
-            incoming.next().then(resolve, reject);
-          });
-          if (next.done || closing.aborted) return;
-          const { id, traceContext } = next.value;
-          const request = next.value.deliver ?? empty;
-          // Each delivery is a span of its message's trace, named as the Deliver call's would be.
-          const result =
-            Object.keys(traceContext).length === 0
-              ? deliver(request)
-              : await withSpanFromHeaders(deliverSpanName, traceContext, async () => deliver(request));
-          yield { id, result };
-        }
-      } finally {
-        closing.removeEventListener("abort", end);
+      for await (const { id, deliver: request = empty, traceContext } of untilAborted(requests, closing)) {
+        // Each delivery is a span of its message's trace, named as the Deliver call's would be.
+        const result =
+          Object.keys(traceContext).length === 0
+            ? deliver(request)
+            : await withSpanFromHeaders(deliverSpanName, traceContext, async () => deliver(request));
+        yield { id, result };
       }
     },
   };

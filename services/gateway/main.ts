@@ -3,6 +3,7 @@
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { GatewayInternalService } from "../../gen/parley/internal/v1/gateway_pb.js";
+import { MessagingRelayService } from "../../gen/parley/internal/v1/messaging_relay_pb.js";
 import { MessagingService } from "../../gen/parley/v1/messaging_pb.js";
 import { PresenceService } from "../../gen/parley/v1/presence_pb.js";
 import { SessionService } from "../../gen/parley/v1/session_pb.js";
@@ -14,12 +15,13 @@ import { balancedTransport } from "../runtime/balanced-transport.ts";
 import { serviceConfigFromEnv } from "../runtime/config.ts";
 import { openCassandra, openRedisRoutes } from "../runtime/engines.ts";
 import { createProcessContext, runService } from "../runtime/lifecycle.ts";
-import { internalKey } from "../shared/auth.ts";
+import { internalKey, internalKeyInterceptor } from "../shared/auth.ts";
 import { systemClock } from "../shared/clock.ts";
 import { clientTracingInterceptor } from "../shared/tracing.ts";
 import { composeGateway } from "./compose.ts";
 import { grpcSessionRoute } from "./grpc/session-route.ts";
 import { maxClientFrameBytes } from "./inbound-frames.ts";
+import { relayedMessaging } from "./messaging-relay.ts";
 import type { RouteRegistry } from "./ports.ts";
 import { directSessionOpener } from "./session-opener.ts";
 
@@ -40,11 +42,23 @@ const presence = composePresence({
 });
 const background = new AbortController();
 await presence.run(background.signal);
-const messaging = createClient(
-  MessagingService,
-  balancedTransport(
-    config.messagingUrls.map((baseUrl) => createGrpcTransport({ baseUrl, interceptors: [clientTracingInterceptor()] })),
+// Sends and receipts go over one Relay stream per messaging instance; other calls stay calls.
+const withInternalKey = internalKeyInterceptor(internalKey(config.tokenSecret));
+const messaging = relayedMessaging(
+  createClient(
+    MessagingService,
+    balancedTransport(
+      config.messagingUrls.map((baseUrl) => createGrpcTransport({ baseUrl, interceptors: [clientTracingInterceptor()] })),
+    ),
   ),
+  config.messagingUrls.map((url) => ({
+    url,
+    client: createClient(
+      MessagingRelayService,
+      createGrpcTransport({ baseUrl: url, interceptors: [clientTracingInterceptor(), withInternalKey] }),
+    ),
+  })),
+  context.logger,
 );
 // The gateway's id is its own address, known once it listens; routes are published after that.
 const routes: { registry: RouteRegistry; gatewayId: string; logger: typeof context.logger } = {

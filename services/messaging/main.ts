@@ -1,13 +1,18 @@
 // A messaging instance as its own process (distributed mode): conversations and messaging over
 // Cassandra, events to Kafka. Several instances may write into one conversation at once.
+
+import { MessagingRelayService } from "../../gen/parley/internal/v1/messaging_relay_pb.js";
 import { ConversationService } from "../../gen/parley/v1/conversations_pb.js";
 import { MessagingService } from "../../gen/parley/v1/messaging_pb.js";
 import { composeAuthenticator } from "../identity/compose.ts";
 import { serviceConfigFromEnv } from "../runtime/config.ts";
 import { openCassandra, openKafkaBus } from "../runtime/engines.ts";
 import { createProcessContext, runService } from "../runtime/lifecycle.ts";
+import { internalKey } from "../shared/auth.ts";
 import { createUuidV7Generator, systemClock } from "../shared/clock.ts";
+import { createLocalClient } from "../shared/local-client.ts";
 import { composeMessaging } from "./compose.ts";
+import { createMessagingRelayService } from "./relay-service.ts";
 
 const config = serviceConfigFromEnv();
 const context = createProcessContext("messaging", config);
@@ -24,17 +29,32 @@ const messaging = composeMessaging({
 // Every instance sweeps deleted groups; purging is idempotent, so instances need not coordinate.
 const sweeps = new AbortController();
 await messaging.retention.run(sweeps.signal);
+const authenticator = composeAuthenticator({
+  tokens: { secret: config.tokenSecret, accessTokenTtlMs: config.accessTokenTtlMs },
+  devices: cassandra.identity.devices,
+  clock: systemClock,
+});
+// Gateways' sends and receipts arrive on Relay streams; each request is authenticated by its
+// device's token through the same handlers as a call.
+const draining = new AbortController();
+const relay = createMessagingRelayService({
+  messaging: createLocalClient(MessagingService, messaging.messagingService, authenticator),
+  logger: context.logger,
+  onError: (procedure, code) => context.metrics.errors.inc({ procedure, code: String(code) }),
+  closing: draining.signal,
+});
 await runService("messaging", config, context, {
   routes: (router) => {
     router.service(ConversationService, messaging.conversationService);
     router.service(MessagingService, messaging.messagingService);
+    router.service(MessagingRelayService, relay);
   },
-  serviceNames: [ConversationService.typeName, MessagingService.typeName],
-  authenticator: composeAuthenticator({
-    tokens: { secret: config.tokenSecret, accessTokenTtlMs: config.accessTokenTtlMs },
-    devices: cassandra.identity.devices,
-    clock: systemClock,
-  }),
+  serviceNames: [ConversationService.typeName, MessagingService.typeName, MessagingRelayService.typeName],
+  authenticator,
+  internalKey: internalKey(config.tokenSecret),
+  async drain() {
+    draining.abort();
+  },
   async stop() {
     sweeps.abort();
     await bus.close();

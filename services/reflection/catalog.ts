@@ -4,6 +4,7 @@ import type { DescFile } from "@bufbuild/protobuf";
 import { file_grpc_health_v1_health, Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { file_grpc_reflection_v1_reflection, ServerReflection } from "../../gen/grpc/reflection/v1/reflection_pb.js";
 import { file_parley_internal_v1_gateway } from "../../gen/parley/internal/v1/gateway_pb.js";
+import { file_parley_internal_v1_messaging_relay } from "../../gen/parley/internal/v1/messaging_relay_pb.js";
 import { file_parley_v1_conversations } from "../../gen/parley/v1/conversations_pb.js";
 import { file_parley_v1_errors } from "../../gen/parley/v1/errors_pb.js";
 import { file_parley_v1_identity } from "../../gen/parley/v1/identity_pb.js";
@@ -22,6 +23,7 @@ const serviceFiles = new Map<string, DescFile>(
     file_parley_v1_presence,
     file_parley_v1_push,
     file_parley_internal_v1_gateway,
+    file_parley_internal_v1_messaging_relay,
     file_grpc_health_v1_health,
     file_grpc_reflection_v1_reflection,
   ].flatMap((file) => file.services.map((s) => [s.typeName, file] as const)),

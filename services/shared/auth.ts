@@ -52,6 +52,14 @@ export function internalKey(secret: Uint8Array): string {
   return createHmac("sha256", secret).update("parley internal services").digest("base64url");
 }
 
+/** Client side: presents the internal key on every call (to parley.internal.* procedures). */
+export function internalKeyInterceptor(key: string): Interceptor {
+  return (next) => (req) => {
+    req.header.set(internalKeyHeader, key);
+    return next(req);
+  };
+}
+
 function sameKey(presented: string, expected: string): boolean {
   const a = Buffer.from(presented);
   const b = Buffer.from(expected);

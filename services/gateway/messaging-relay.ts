@@ -1,0 +1,115 @@
+// A MessagingService client whose sends and receipts go over one long-lived Relay stream per
+// messaging instance (shared/stream-channel.ts says why); every other call stays a call. Each
+// request carries its device's access token, which messaging checks as it would the bearer
+// header, and the caller sees the same responses and errors, details included.
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import { type CallOptions, type Client, Code, ConnectError } from "@connectrpc/connect";
+import {
+  type MessagingRelayService,
+  type RelayError,
+  type RelayRequest,
+  RelayRequestSchema,
+  type RelayResponse,
+} from "../../gen/parley/internal/v1/messaging_relay_pb.js";
+import {
+  MarkDeliveredRequestSchema,
+  type MarkDeliveredResponse,
+  MarkReadRequestSchema,
+  type MarkReadResponse,
+  type MessagingService,
+  SendMessageRequestSchema,
+  type SendMessageResponse,
+} from "../../gen/parley/v1/messaging_pb.js";
+import type { Logger } from "../shared/logger.ts";
+import { createStreamChannel, type StreamChannel } from "../shared/stream-channel.ts";
+import { traceHeaders } from "../shared/tracing.ts";
+
+/** A relayed call with no deadline of its own still ends: no device waits on a lost answer forever. */
+const defaultTimeoutMs = 30_000;
+
+type Call = RelayRequest["call"];
+
+export function relayedMessaging(
+  unary: Client<typeof MessagingService>,
+  relays: { url: string; client: Client<typeof MessagingRelayService> }[],
+  logger: Logger,
+): Client<typeof MessagingService> {
+  const channels: StreamChannel<RelayRequest, RelayResponse>[] = relays.map(({ url, client }) =>
+    createStreamChannel<RelayRequest, RelayResponse>({
+      open: (requests, signal) => client.relay(requests, { signal }),
+      peer: `messaging ${url}`,
+      logger,
+    }),
+  );
+  let next = 0;
+
+  /**
+   * Round-robin over the instances; UNAVAILABLE passes the call on to the next, as balancedTransport
+   * does for calls (Parley's writes are idempotent). Undefined: make it a call instead.
+   */
+  async function relay(call: Call, options: CallOptions | undefined): Promise<RelayResponse["outcome"] | undefined> {
+    const token = bearerOf(options?.headers);
+    if (token === undefined) return undefined;
+    let lastError: unknown;
+    for (let attempt = 0; attempt < channels.length; attempt++) {
+      const channel = channels[next++ % channels.length] as StreamChannel<RelayRequest, RelayResponse>;
+      if (channel.unsupported) return undefined;
+      try {
+        const response = await channel.call(
+          (id) => create(RelayRequestSchema, { id, accessToken: token, traceContext: traceHeaders(), call }),
+          options?.timeoutMs ?? defaultTimeoutMs,
+        );
+        if (response.outcome.case === "error") throw fromRelayError(response.outcome.value);
+        return response.outcome;
+      } catch (error) {
+        if (!(error instanceof ConnectError)) throw error;
+        // An instance from before the relay: calls from now on.
+        if (error.code === Code.Unimplemented && channel.unsupported) return undefined;
+        if (error.code !== Code.Unavailable) throw error;
+        lastError = error;
+      }
+    }
+    throw lastError;
+  }
+
+  return {
+    ...unary,
+    async sendMessage(request: MessageInitShape<typeof SendMessageRequestSchema>, options?: CallOptions) {
+      const outcome = await relay({ case: "sendMessage", value: create(SendMessageRequestSchema, request) }, options);
+      if (outcome === undefined) return unary.sendMessage(request, options);
+      return expect<SendMessageResponse>(outcome, "sendMessage");
+    },
+    async markDelivered(request: MessageInitShape<typeof MarkDeliveredRequestSchema>, options?: CallOptions) {
+      const outcome = await relay({ case: "markDelivered", value: create(MarkDeliveredRequestSchema, request) }, options);
+      if (outcome === undefined) return unary.markDelivered(request, options);
+      return expect<MarkDeliveredResponse>(outcome, "markDelivered");
+    },
+    async markRead(request: MessageInitShape<typeof MarkReadRequestSchema>, options?: CallOptions) {
+      const outcome = await relay({ case: "markRead", value: create(MarkReadRequestSchema, request) }, options);
+      if (outcome === undefined) return unary.markRead(request, options);
+      return expect<MarkReadResponse>(outcome, "markRead");
+    },
+  };
+}
+
+function expect<T>(outcome: RelayResponse["outcome"], kind: string): T {
+  if (outcome.case !== kind) throw new ConnectError(`relay answered ${outcome.case} to ${kind}`, Code.Internal);
+  return outcome.value as T;
+}
+
+function fromRelayError(error: RelayError): ConnectError {
+  const failure = new ConnectError(error.message, error.code as Code);
+  failure.details = error.details.map((d) => ({ type: d.type, value: d.value }));
+  return failure;
+}
+
+/** The bearer token of a call's headers (the gateway passes a plain record; see onBehalfOf). */
+function bearerOf(headers: CallOptions["headers"]): string | undefined {
+  if (headers === undefined) return undefined;
+  const value =
+    headers instanceof Headers || Array.isArray(headers)
+      ? new Headers(headers).get("authorization")
+      : Object.entries(headers).find(([name]) => name.toLowerCase() === "authorization")?.[1];
+  if (typeof value !== "string" || !value.startsWith("Bearer ")) return undefined;
+  return value.slice("Bearer ".length);
+}
