@@ -31,7 +31,10 @@ async function gatewayWith(impl: Partial<ServiceImpl<typeof GatewayInternalServi
     GatewayInternalService,
     createGrpcTransport({ baseUrl: `http://127.0.0.1:${served.port}` }),
   );
-  return createDeliverStream(client, { gatewayId: "test", logger: silentLogger });
+  const opened = { count: 0 };
+  return Object.assign(createDeliverStream(client, { gatewayId: "test", logger: silentLogger, onOpen: () => opened.count++ }), {
+    opened,
+  });
 }
 
 const event = (userIds: string[]) => ({ userIds, payload: { case: "closeDeviceId" as const, value: "d" } });
@@ -95,6 +98,7 @@ test("a stream the gateway ends fails what waits on it with UNAVAILABLE; the nex
   }
   assert.equal((await gateway.deliver(event(["a", "b", "c"]))).offered, 3);
   assert.equal(seen.streams, 2);
+  assert.equal(gateway.opened.count, 2);
   gateway.close();
   await assert.rejects(gateway.deliver(event(["a"])), (e: unknown) => e instanceof ConnectError && e.code === Code.Canceled);
 });

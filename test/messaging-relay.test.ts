@@ -36,7 +36,7 @@ after(async () => {
 
 const key = "test internal key";
 
-async function setUp(options: { relay?: boolean; gatewayKey?: string } = {}) {
+async function setUp(options: { relay?: boolean; gatewayKey?: string; inFlightLimit?: number } = {}) {
   const clock = { now: () => Date.now() };
   const devices = memoryDeviceStore();
   const tokens = createTokenIssuer({ secret: new Uint8Array(32).fill(9), clock, accessTtlMs: 60_000 });
@@ -46,11 +46,17 @@ async function setUp(options: { relay?: boolean; gatewayKey?: string } = {}) {
     return authenticator.authenticate((await tokens.issueAccess(userId, deviceId)).token);
   };
   let held: Promise<void> | undefined;
+  const heldCalls = { running: 0, most: 0 };
+  const inFlight = { value: 0, inc: () => inFlight.value++, dec: () => inFlight.value-- };
   const impl = {
     async sendMessage(req: { conversationId: string; clientMessageId: string }, ctx: HandlerContext) {
       const caller = callerOf(ctx);
       if (req.conversationId === "missing") throw conversationNotFound();
-      if (req.conversationId === "held") await held;
+      if (req.conversationId === "held") {
+        heldCalls.most = Math.max(heldCalls.most, ++heldCalls.running);
+        await held;
+        heldCalls.running--;
+      }
       return { messageId: `${caller.userId}/${caller.deviceId}/${req.clientMessageId}`, sequence: 1n };
     },
     async markDelivered(_req: unknown, ctx: HandlerContext) {
@@ -74,6 +80,8 @@ async function setUp(options: { relay?: boolean; gatewayKey?: string } = {}) {
             messaging: createLocalClient(MessagingService, impl, authenticator),
             logger: silentLogger,
             closing: draining.signal,
+            inFlightLimit: options.inFlightLimit,
+            inFlight,
           }),
         );
       }
@@ -109,6 +117,8 @@ async function setUp(options: { relay?: boolean; gatewayKey?: string } = {}) {
     devices,
     procedures,
     draining,
+    heldCalls,
+    inFlight,
     hold: () => {
       let release = () => {};
       held = new Promise((resolve) => (release = resolve));
@@ -215,4 +225,23 @@ test("a relay request that names no call is answered RELAY_CALL_MISSING, and the
   );
   const sent = answers.find((a) => a.id === 2n)?.outcome;
   assert.equal(sent?.case === "sendMessage" && sent.value.messageId, "alice/phone/m");
+});
+
+test("a stream runs at most its limit of requests at once; the rest wait their turn", async () => {
+  const { messaging, signIn, hold, heldCalls, inFlight } = await setUp({ inFlightLimit: 2 });
+  const alice = await signIn("alice", "phone");
+  const release = hold();
+  const sends = Array.from({ length: 5 }, (_, i) =>
+    messaging.sendMessage({ conversationId: "held", clientMessageId: `m${i}` }, { headers: onBehalfOf(alice) }),
+  );
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.equal(heldCalls.running, 2);
+  assert.equal(inFlight.value, 2);
+  release();
+  assert.deepEqual(
+    (await Promise.all(sends)).map((r) => r.messageId),
+    Array.from({ length: 5 }, (_, i) => `alice/phone/m${i}`),
+  );
+  assert.equal(heldCalls.most, 2);
+  assert.equal(inFlight.value, 0);
 });

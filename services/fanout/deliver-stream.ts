@@ -28,12 +28,13 @@ const defaultTimeoutMs = 5_000;
 
 export function createDeliverStream(
   client: Client<typeof GatewayInternalService>,
-  options: { gatewayId: string; logger: Logger },
+  options: { gatewayId: string; logger: Logger; onOpen?: () => void },
 ): GatewayDeliverer {
   const channel = createStreamChannel<DeliverStreamRequest, DeliverStreamResponse>({
     open: (requests, signal) => client.deliverStream(requests, { signal }),
     peer: `gateway ${options.gatewayId}`,
     logger: options.logger,
+    onOpen: options.onOpen,
   });
   const unary = (request: DeliverInit, timeoutMs: number) => client.deliver(request, { timeoutMs });
   return {

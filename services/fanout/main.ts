@@ -30,7 +30,11 @@ const router = createRemoteRouter({
         GatewayInternalService,
         createGrpcTransport({ baseUrl: gatewayId, interceptors: [clientTracingInterceptor(), withInternalKey] }),
       );
-      deliverer = createDeliverStream(client, { gatewayId, logger: context.logger });
+      deliverer = createDeliverStream(client, {
+        gatewayId,
+        logger: context.logger,
+        onOpen: () => context.metrics.streamOpens.inc({ peer: "gateway" }),
+      });
       gateways.set(gatewayId, deliverer);
     }
     return deliverer;

@@ -59,6 +59,7 @@ const messaging = relayedMessaging(
     ),
   })),
   context.logger,
+  () => context.metrics.streamOpens.inc({ peer: "messaging" }),
 );
 // The gateway's id is its own address, known once it listens; routes are published after that.
 const routes: { registry: RouteRegistry; gatewayId: string; logger: typeof context.logger } = {

@@ -33,12 +33,14 @@ export function relayedMessaging(
   unary: Client<typeof MessagingService>,
   relays: { url: string; client: Client<typeof MessagingRelayService> }[],
   logger: Logger,
+  onOpen?: () => void,
 ): Client<typeof MessagingService> {
   const channels: StreamChannel<RelayRequest, RelayResponse>[] = relays.map(({ url, client }) =>
     createStreamChannel<RelayRequest, RelayResponse>({
       open: (requests, signal) => client.relay(requests, { signal }),
       peer: `messaging ${url}`,
       logger,
+      onOpen,
     }),
   );
   let next = 0;

@@ -42,6 +42,7 @@ const relay = createMessagingRelayService({
   logger: context.logger,
   onError: (procedure, code) => context.metrics.errors.inc({ procedure, code: String(code) }),
   closing: draining.signal,
+  inFlight: context.metrics.relayInFlight,
 });
 await runService("messaging", config, context, {
   routes: (router) => {

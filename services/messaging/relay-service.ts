@@ -21,8 +21,8 @@ import type { Logger } from "../shared/logger.ts";
 import { withSpanFromHeaders } from "../shared/tracing.ts";
 import { untilAborted } from "../shared/until-aborted.ts";
 
-/** Calls one stream may have running at once; past it the stream stops reading (HTTP/2 flow control pushes back). */
-export const relayInFlightLimit = 1_000;
+/** Requests one stream may have running at once; past it the stream stops reading (HTTP/2 flow control pushes back). */
+const defaultInFlightLimit = 1_000;
 
 type Outcome = RelayResponse["outcome"];
 
@@ -32,8 +32,13 @@ export function createMessagingRelayService(deps: {
   onError?: ErrorCounter;
   /** Aborted when the instance drains: streams take no new requests, answer those running, then end. */
   closing?: AbortSignal;
+  /** Requests one stream may have running at once (default 1,000). */
+  inFlightLimit?: number;
+  /** Follows the requests running, across streams. */
+  inFlight?: { inc(): void; dec(): void };
 }): ServiceImpl<typeof MessagingRelayService> {
   const closing = deps.closing ?? new AbortController().signal;
+  const inFlightLimit = deps.inFlightLimit ?? defaultInFlightLimit;
 
   async function run(request: RelayRequest): Promise<Outcome> {
     const options = { headers: { authorization: `Bearer ${request.accessToken}` } };
@@ -74,6 +79,7 @@ export function createMessagingRelayService(deps: {
       const settle = (response: RelayResponse) => {
         answers.push(response);
         running--;
+        deps.inFlight?.dec();
         room?.();
         room = undefined;
         if (!reading && running === 0) answers.close();
@@ -82,8 +88,9 @@ export function createMessagingRelayService(deps: {
         try {
           for await (const request of untilAborted(requests, closing)) {
             running++;
+            deps.inFlight?.inc();
             void answer(request).then(settle);
-            if (running >= relayInFlightLimit) await new Promise<void>((resolve) => (room = resolve));
+            if (running >= inFlightLimit) await new Promise<void>((resolve) => (room = resolve));
           }
         } catch (error) {
           deps.logger.debug("relay stream's requests failed", { error: error instanceof Error ? error.message : String(error) });

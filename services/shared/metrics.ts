@@ -89,6 +89,18 @@ export function createMetrics() {
       labelNames: ["procedure", "code"],
       registers: [registry],
     }),
+    // Long-lived internal streams (shared/stream-channel.ts): opened once per peer unless they end.
+    streamOpens: new Counter({
+      name: "parley_internal_streams_opened_total",
+      help: "Long-lived internal streams opened, by the service at the other end (a rising rate means streams keep ending)",
+      labelNames: ["peer"],
+      registers: [registry],
+    }),
+    relayInFlight: new Gauge({
+      name: "parley_relay_requests_in_flight",
+      help: "Relayed requests (gateways' sends and receipts) running in this messaging instance",
+      registers: [registry],
+    }),
     // Push notifications (services/push; docs/push.md).
     pushAttempts: new Counter({
       name: "parley_push_attempts_total",

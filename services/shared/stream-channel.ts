@@ -38,6 +38,8 @@ export function createStreamChannel<Req, Res extends { id: bigint }>(options: {
   /** Names the peer in logs. */
   peer: string;
   logger: Logger;
+  /** Called each time a stream opens (a metric: streams that keep ending show as a rate). */
+  onOpen?: () => void;
 }): StreamChannel<Req, Res> {
   const { logger, peer } = options;
   let current: OpenStream<Req, Res> | undefined;
@@ -70,6 +72,7 @@ export function createStreamChannel<Req, Res extends { id: bigint }>(options: {
       }
     })();
     logger.debug("stream channel opened", { peer });
+    options.onOpen?.();
     return stream;
   }
 
