@@ -89,7 +89,16 @@ export function createMessagingRelayService(deps: {
           for await (const request of untilAborted(requests, closing)) {
             running++;
             deps.inFlight?.inc();
-            void answer(request).then(settle);
+            void answer(request).then(settle, (error: unknown) => {
+              // answer() catches the call's failures; this is a fault in encoding one (never a rejection left unhandled).
+              deps.logger.error("relay answer failed", { error });
+              settle(
+                create(RelayResponseSchema, {
+                  id: request.id,
+                  outcome: { case: "error", value: { code: Code.Internal, message: "internal error" } },
+                }),
+              );
+            });
             if (running >= inFlightLimit) await new Promise<void>((resolve) => (room = resolve));
           }
         } catch (error) {
