@@ -13,12 +13,12 @@ import { withSpanFromHeaders } from "../shared/tracing.ts";
 import { untilAborted } from "../shared/until-aborted.ts";
 import type { SessionRegistry } from "./registry.ts";
 
+const deliverSpanName = "parley.internal.v1.GatewayInternalService/Deliver";
+
 /**
  * `closing` aborts when the gateway starts to drain: open DeliverStreams end and new ones are
  * refused (UNAVAILABLE), so no fanout worker's stream holds the server open while it stops.
  */
-const deliverSpanName = "parley.internal.v1.GatewayInternalService/Deliver";
-
 export function createGatewayInternalService(
   registry: SessionRegistry,
   closing: AbortSignal = new AbortController().signal,

@@ -20,6 +20,7 @@ import {
   SendMessageRequestSchema,
   type SendMessageResponse,
 } from "../../gen/parley/v1/messaging_pb.js";
+import { authorizationOf, bearerToken } from "../shared/auth.ts";
 import type { Logger } from "../shared/logger.ts";
 import { createStreamChannel, type StreamChannel } from "../shared/stream-channel.ts";
 import { traceHeaders } from "../shared/tracing.ts";
@@ -50,8 +51,10 @@ export function relayedMessaging(
    * does for calls (Parley's writes are idempotent). Undefined: make it a call instead.
    */
   async function relay(call: Call, options: CallOptions | undefined): Promise<RelayResponse["outcome"] | undefined> {
-    const token = bearerOf(options?.headers);
-    if (token === undefined) return undefined;
+    // No header: a call, which messaging refuses as it always has. A malformed one: TOKEN_MISSING, as there.
+    const header = authorizationOf(options?.headers);
+    if (header === null) return undefined;
+    const token = bearerToken(header);
     let lastError: unknown;
     for (let attempt = 0; attempt < channels.length; attempt++) {
       const channel = channels[next++ % channels.length] as StreamChannel<RelayRequest, RelayResponse>;
@@ -103,15 +106,4 @@ function fromRelayError(error: RelayError): ConnectError {
   const failure = new ConnectError(error.message, error.code as Code);
   failure.details = error.details.map((d) => ({ type: d.type, value: d.value }));
   return failure;
-}
-
-/** The bearer token of a call's headers (the gateway passes a plain record; see onBehalfOf). */
-function bearerOf(headers: CallOptions["headers"]): string | undefined {
-  if (headers === undefined) return undefined;
-  const value =
-    headers instanceof Headers || Array.isArray(headers)
-      ? new Headers(headers).get("authorization")
-      : Object.entries(headers).find(([name]) => name.toLowerCase() === "authorization")?.[1];
-  if (typeof value !== "string" || !value.startsWith("Bearer ")) return undefined;
-  return value.slice("Bearer ".length);
 }

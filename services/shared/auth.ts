@@ -2,6 +2,7 @@
 // it, and handlers read the caller from the context values.
 import { createHmac, timingSafeEqual } from "node:crypto";
 import {
+  type CallOptions,
   type ContextValues,
   createContextKey,
   createContextValues,
@@ -90,6 +91,14 @@ export function bearerToken(header: string | null): string {
   const match = /^Bearer ([^\s]+)$/i.exec(header ?? "");
   if (!match?.[1]) throw unauthenticated("TOKEN_MISSING", "authorization: Bearer <access token> is required");
   return match[1];
+}
+
+/** The authorization header of a call's options, read without building a Headers object (the common case is a plain record). */
+export function authorizationOf(headers: CallOptions["headers"]): string | null {
+  if (headers === undefined) return null;
+  if (headers instanceof Headers || Array.isArray(headers)) return new Headers(headers).get("authorization");
+  for (const [name, value] of Object.entries(headers)) if (name.toLowerCase() === "authorization") return String(value);
+  return null;
 }
 
 /** Resolves the caller named by an `authorization: Bearer <token>` header value. */

@@ -14,7 +14,7 @@ import {
   type HandlerContext,
   type ServiceImpl,
 } from "@connectrpc/connect";
-import { type Authenticator, authenticateHeader, callerIn, contextValuesFor } from "./auth.ts";
+import { type Authenticator, authenticateHeader, authorizationOf, callerIn, contextValuesFor } from "./auth.ts";
 import { InProcessContext } from "./in-process-context.ts";
 
 type UnaryHandler = (request: unknown, context: HandlerContext) => unknown;
@@ -68,12 +68,4 @@ async function callerValues(authenticator: Authenticator, options: CallOptions |
     return presented;
   }
   return contextValuesFor(await authenticateHeader(authenticator, authorizationOf(options?.headers)));
-}
-
-/** The authorization header of a call, read without building a Headers object (the common case is a plain record). */
-function authorizationOf(headers: CallOptions["headers"]): string | null {
-  if (headers === undefined) return null;
-  if (headers instanceof Headers || Array.isArray(headers)) return new Headers(headers).get("authorization");
-  for (const [name, value] of Object.entries(headers)) if (name.toLowerCase() === "authorization") return String(value);
-  return null;
 }
