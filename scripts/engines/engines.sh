@@ -18,6 +18,10 @@ RUN="${PARLEY_ENGINES_RUN:-/tmp/parley-engines}"
 REDIS_PORT="${PARLEY_REDIS_PORT:-16379}"
 CASSANDRA_PORT="${PARLEY_CASSANDRA_PORT:-19042}"
 CASSANDRA_STORAGE_PORT="${PARLEY_CASSANDRA_STORAGE_PORT:-17000}"
+# Timer slack of Cassandra's threads in ns (Linux's default is 50000; 0 leaves it). Its request
+# pools park idle workers for 10 us at a time between requests; with 250 us slack those wake-ups
+# cost a fifth as much CPU on shared cores at the same latency (docs/cassandra.md, "Timer slack").
+CASSANDRA_TIMER_SLACK_NS="${PARLEY_CASSANDRA_TIMER_SLACK_NS:-250000}"
 KAFKA_PORT="${PARLEY_KAFKA_PORT:-19092}"
 KAFKA_CONTROLLER_PORT="${PARLEY_KAFKA_CONTROLLER_PORT:-19093}"
 
@@ -375,7 +379,7 @@ up_cassandra() {
     local jamm
     jamm="$(find "$CASSANDRA_HOME/lib" -name 'jamm-*.jar' | head -n1)"
     [[ -n $jamm ]] || die "jamm jar missing from $CASSANDRA_HOME/lib (delete that folder to download again)"
-    log "starting Cassandra $CASSANDRA_VERSION on 127.0.0.1:$CASSANDRA_PORT (storage $CASSANDRA_STORAGE_PORT, JMX off) with $JAVA"
+    log "starting Cassandra $CASSANDRA_VERSION on 127.0.0.1:$CASSANDRA_PORT (storage $CASSANDRA_STORAGE_PORT, JMX off, timer slack ${CASSANDRA_TIMER_SLACK_NS} ns) with $JAVA"
     # Cassandra calls mlockall(MCL_CURRENT) at start: as root (CAP_IPC_LOCK) that succeeds, faults in and
     # pins the whole committed heap (+500 MB RSS, +3 s start). Without the capability the call fails on
     # RLIMIT_MEMLOCK and Cassandra logs a warning and goes on: drop it from the JVM's bounding set.
@@ -384,8 +388,17 @@ up_cassandra() {
     if [[ $(id -u) == 0 ]] && command -v setpriv >/dev/null; then
       nolock=(setpriv --inh-caps=-ipc_lock --bounding-set=-ipc_lock)
     fi
+    # The JVM's threads inherit the slack of the shell that execs it. Writing it needs Linux 4.6+
+    # (and CAP_SYS_NICE on some kernels); without it Cassandra runs at the default slack.
+    local slack=()
+    if [[ $CASSANDRA_TIMER_SLACK_NS != 0 ]]; then
+      # shellcheck disable=SC2016 # $0 and $@ belong to the inner shell
+      slack=(bash -c 'echo "$0" 2>/dev/null >/proc/self/timerslack_ns ||
+        echo "timer slack not set (needs Linux 4.6+ and CAP_SYS_NICE); running with the default" >&2
+        exec "$@"' "$CASSANDRA_TIMER_SLACK_NS")
+    fi
     # Module flags: Cassandra's conf/jvm17-server.options (JPMS section) plus its Netty options.
-    start_detached "$dir/cassandra.pid" "$dir/cassandra.log" "${nolock[@]}" \
+    start_detached "$dir/cassandra.pid" "$dir/cassandra.log" "${nolock[@]}" "${slack[@]}" \
       "$JAVA" -Xms512m -Xmx1g -Xss256k -XX:+UseG1GC -XX:+ParallelRefProcEnabled -XX:MaxTenuringThreshold=1 \
       -XX:+ExitOnOutOfMemoryError -XX:+PerfDisableSharedMem \
       -javaagent:"$jamm" \
