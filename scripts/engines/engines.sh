@@ -389,12 +389,12 @@ up_cassandra() {
       nolock=(setpriv --inh-caps=-ipc_lock --bounding-set=-ipc_lock)
     fi
     # The JVM's threads inherit the slack of the shell that execs it. Writing it needs Linux 4.6+
-    # (and CAP_SYS_NICE on some kernels); without it Cassandra runs at the default slack.
+    # (and CAP_SYS_NICE on some older kernels); without it Cassandra runs at the default slack.
     local slack=()
     if [[ $CASSANDRA_TIMER_SLACK_NS != 0 ]]; then
       # shellcheck disable=SC2016 # $0 and $@ belong to the inner shell
       slack=(bash -c 'echo "$0" 2>/dev/null >/proc/self/timerslack_ns ||
-        echo "timer slack not set (needs Linux 4.6+ and CAP_SYS_NICE); running with the default" >&2
+        echo "timer slack not set (needs Linux 4.6+, on some kernels CAP_SYS_NICE); running with the default" >&2
         exec "$@"' "$CASSANDRA_TIMER_SLACK_NS")
     fi
     # Module flags: Cassandra's conf/jvm17-server.options (JPMS section) plus its Netty options.
