@@ -2,7 +2,7 @@
 // Deliver call each (stream-channel.ts says why). Each delivery still gets its own answer,
 // deadline and error, and carries its trace context, so the caller cannot tell the two apart.
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
-import { type Client, Code, ConnectError } from "@connectrpc/connect";
+import type { Client } from "@connectrpc/connect";
 import {
   DeliverRequestSchema,
   type DeliverResponse,
@@ -13,7 +13,7 @@ import {
   type GatewayInternalService,
 } from "../../gen/parley/internal/v1/gateway_pb.js";
 import type { Logger } from "../shared/logger.ts";
-import { createStreamChannel } from "../shared/stream-channel.ts";
+import { createStreamChannel, refusedAsUnsupported } from "../shared/stream-channel.ts";
 import { traceHeaders } from "../shared/tracing.ts";
 
 type DeliverInit = MessageInitShape<typeof DeliverRequestSchema>;
@@ -54,9 +54,7 @@ export function createDeliverStream(
         return response.result ?? create(DeliverResponseSchema);
       } catch (error) {
         // Refused before any answer by a gateway without DeliverStream: this one goes by Deliver.
-        if (error instanceof ConnectError && error.code === Code.Unimplemented && channel.unsupported) {
-          return unary(request, timeoutMs);
-        }
+        if (refusedAsUnsupported(error, channel)) return unary(request, timeoutMs);
         throw error;
       }
     },

@@ -22,7 +22,7 @@ import {
 } from "../../gen/parley/v1/messaging_pb.js";
 import { authorizationOf, bearerToken } from "../shared/auth.ts";
 import type { Logger } from "../shared/logger.ts";
-import { createStreamChannel, type StreamChannel } from "../shared/stream-channel.ts";
+import { createStreamChannel, refusedAsUnsupported, type StreamChannel } from "../shared/stream-channel.ts";
 import { traceHeaders } from "../shared/tracing.ts";
 
 /** A relayed call with no deadline of its own still ends: no device waits on a lost answer forever. */
@@ -67,10 +67,9 @@ export function relayedMessaging(
         if (response.outcome.case === "error") throw fromRelayError(response.outcome.value);
         return response.outcome;
       } catch (error) {
-        if (!(error instanceof ConnectError)) throw error;
         // An instance from before the relay: calls from now on.
-        if (error.code === Code.Unimplemented && channel.unsupported) return undefined;
-        if (error.code !== Code.Unavailable) throw error;
+        if (refusedAsUnsupported(error, channel)) return undefined;
+        if (!(error instanceof ConnectError) || error.code !== Code.Unavailable) throw error;
         lastError = error;
       }
     }

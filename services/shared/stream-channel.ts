@@ -19,6 +19,14 @@ export interface StreamChannel<Req, Res> {
   close(): void;
 }
 
+/**
+ * Whether `error` failed a call because the peer refused the stream as UNIMPLEMENTED before any
+ * answer: the caller sends that request, and every later one, the old way.
+ */
+export function refusedAsUnsupported(error: unknown, channel: Pick<StreamChannel<unknown, unknown>, "unsupported">): boolean {
+  return error instanceof ConnectError && error.code === Code.Unimplemented && channel.unsupported;
+}
+
 interface Pending<Res> {
   resolve(response: Res): void;
   reject(error: ConnectError): void;
