@@ -2,6 +2,7 @@
 // buses, so every adapter (in-memory, Kafka) runs the same cases. Waiting is done on promises
 // (deliveries, close()), never on the clock.
 import assert from "node:assert/strict";
+import { createHook } from "node:async_hooks";
 import { describe } from "node:test";
 import type { EventBus, Handler, MessageHeaders, Topic, TopicPayloads } from "../../services/bus/ports.ts";
 import type { LogFields, Logger } from "../../services/shared/logger.ts";
@@ -355,6 +356,26 @@ export function eventBusContract(
       await rest.reached(labels.length - handledBefore.length + 1);
       await again.close();
       assert.deepEqual([...handledBefore, ...rest.labels()], [...labels, "end"], "nothing lost or handled twice");
+    });
+
+    c.test("an idle bus does not keep waking its process", async ({ bus }) => {
+      // kafkajs 2.2.4 re-armed a 1 ms timer per connection forever once it had answered a
+      // request (services/bus/adapters/kafka/request-queue.ts): a thousand wake-ups a second.
+      const r = recorder<"device-control">();
+      await bus.subscribe("device-control", "idle", r.handler);
+      await bus.publish("device-control", "k", control("0"));
+      await r.reached(1);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      let timers = 0;
+      const hook = createHook({
+        init: (_id, type) => {
+          if (type === "Timeout") timers++;
+        },
+      }).enable();
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      hook.disable();
+      await bus.close();
+      assert.ok(timers < 100, `${timers} timers armed in one idle second`);
     });
 
     c.test("headers published with a message reach the handler; none gives an empty object", async ({ bus }) => {

@@ -8,6 +8,7 @@ import type { EventBus, Unsubscribe } from "../ports.ts";
 import { encode } from "./kafka/codec.ts";
 import { kafkaLogCreator, kafkaLogLevel } from "./kafka/log.ts";
 import { brokersFromEnv, deadLetterTopicName, defaultNamespace, groupId, topicName } from "./kafka/naming.ts";
+import { fixRequestQueueTimer } from "./kafka/request-queue.ts";
 import { Sender } from "./kafka/sender.ts";
 import { defaultRetryPolicy, type RetryPolicy, startSubscription } from "./kafka/subscription.ts";
 
@@ -51,6 +52,12 @@ export interface KafkaBus extends EventBus {
 
 export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
   const logger = options.logger;
+  const timerFix = fixRequestQueueTimer();
+  if (!timerFix.applied) {
+    logger.warn("kafkajs request-queue timer fix not applied: written for 2.2.4; check kafkajs issue #1556", {
+      version: timerFix.version,
+    });
+  }
   const namespace = options.namespace ?? defaultNamespace;
   const kafka = new Kafka({
     clientId: options.clientId ?? "parley",
