@@ -6,12 +6,13 @@
 // (root, or CAP_SYS_NICE) it first sets the timer slack of each of Cassandra's threads, which is
 // how docs/cassandra.md ("Timer slack") measured the request pools' idle spinning.
 import { fork } from "node:child_process";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import cassandra from "cassandra-driver";
 import { build } from "hdr-histogram-js";
 import { describeMachine } from "./core/machine.ts";
 import { sampleProcess } from "./core/proc.ts";
+import { enginePid } from "./targets/engines.ts";
 
 interface LoadResult {
   requests: number;
@@ -32,7 +33,8 @@ async function main(): Promise<void> {
       seconds: { type: "string", default: "10" },
     },
   });
-  const pid = cassandraPid();
+  const pid = enginePid("cassandra");
+  if (pid === undefined) throw new Error("Cassandra is not running: npm run engines:up -- cassandra");
   const rates = values.rates.split(",").map(Number);
   const slacks = values.slack ? values.slack.split(",").map(Number) : [undefined];
   const seconds = Number(values.seconds);
@@ -105,19 +107,6 @@ async function runLoad(rate: number, seconds: number): Promise<void> {
   await client.shutdown();
   process.send?.(result);
   process.disconnect?.();
-}
-
-function cassandraPid(): number {
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/cmdline`, "utf8").includes("org.apache.cassandra.service.CassandraDaemon"))
-        return Number(entry);
-    } catch {
-      // The process ended while the list was read.
-    }
-  }
-  throw new Error("no Cassandra process found: npm run engines:up -- cassandra");
 }
 
 /** Every thread's slack (threads started later inherit it from the thread that starts them). */

@@ -23,16 +23,19 @@ import type { Account, Target } from "./target.ts";
 
 const engineRun = process.env.PARLEY_ENGINES_RUN ?? "/tmp/parley-engines";
 
-function enginePids(): number[] {
-  const pids: number[] = [];
-  for (const engine of ["redis", "cassandra", "kafka"]) {
-    try {
-      pids.push(Number(readFileSync(`${engineRun}/${engine}/${engine}.pid`, "utf8").trim()));
-    } catch {
-      // Not running: its CPU is simply not counted.
-    }
+/** An engine's process, from the pidfile the engines script writes; undefined when it is not running. */
+export function enginePid(engine: "redis" | "cassandra" | "kafka"): number | undefined {
+  try {
+    const pid = Number(readFileSync(`${engineRun}/${engine}/${engine}.pid`, "utf8").trim());
+    return pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
   }
-  return pids.filter((pid) => pid > 0);
+}
+
+/** The running engines' processes (one not running is simply not counted). */
+function enginePids(): number[] {
+  return (["redis", "cassandra", "kafka"] as const).map(enginePid).filter((pid): pid is number => pid !== undefined);
 }
 
 /** True when all three engines answer (scripts/engines/engines.sh status). */
