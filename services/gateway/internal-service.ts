@@ -7,13 +7,13 @@ import {
   DeliverRequestSchema,
   type DeliverResponse,
   DeliverResponseSchema,
-  type GatewayInternalService,
+  GatewayInternalService,
 } from "../../gen/parley/internal/v1/gateway_pb.js";
 import { withSpanFromHeaders } from "../shared/tracing.ts";
 import { untilAborted } from "../shared/until-aborted.ts";
 import type { SessionRegistry } from "./registry.ts";
 
-const deliverSpanName = "parley.internal.v1.GatewayInternalService/Deliver";
+const deliverSpanName = `${GatewayInternalService.typeName}/${GatewayInternalService.method.deliver.name}`;
 
 /**
  * `closing` aborts when the gateway starts to drain: open DeliverStreams end and new ones are

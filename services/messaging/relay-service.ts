@@ -6,14 +6,14 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { type Client, Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import {
-  type MessagingRelayService,
+  MessagingRelayService,
   type RelayError,
   RelayErrorSchema,
   type RelayRequest,
   type RelayResponse,
   RelayResponseSchema,
 } from "../../gen/parley/internal/v1/messaging_relay_pb.js";
-import type { MessagingService } from "../../gen/parley/v1/messaging_pb.js";
+import { MessagingService } from "../../gen/parley/v1/messaging_pb.js";
 import { AsyncQueue } from "../shared/async-queue.ts";
 import { type ErrorCounter, publishError } from "../shared/error-interceptor.ts";
 import { invalidArgument } from "../shared/errors.ts";
@@ -115,16 +115,10 @@ export function createMessagingRelayService(deps: {
 
 /** The procedure a relay request stands for, as its span and error log name it. */
 function procedureOf(request: RelayRequest): string {
-  switch (request.call.case) {
-    case "sendMessage":
-      return "parley.v1.MessagingService/SendMessage";
-    case "markDelivered":
-      return "parley.v1.MessagingService/MarkDelivered";
-    case "markRead":
-      return "parley.v1.MessagingService/MarkRead";
-    default:
-      return "parley.internal.v1.MessagingRelayService/Relay";
-  }
+  const call = request.call.case;
+  return call === undefined
+    ? `${MessagingRelayService.typeName}/${MessagingRelayService.method.relay.name}`
+    : `${MessagingService.typeName}/${MessagingService.method[call].name}`;
 }
 
 /** A public error as a relay response carries it, details encoded. */
