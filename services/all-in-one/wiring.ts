@@ -13,7 +13,6 @@ import { PushService } from "../../gen/parley/v1/push_pb.js";
 import { SessionService } from "../../gen/parley/v1/session_pb.js";
 import type { EventBus } from "../bus/ports.ts";
 import { createFanoutWorker } from "../fanout/worker.ts";
-import { MemoryRouteRegistry } from "../gateway/adapters/memory-routes.ts";
 import { composeGateway } from "../gateway/compose.ts";
 import { createHealthService, type HealthState } from "../health/service.ts";
 import { CachedDeviceStore } from "../identity/adapters/cached-devices.ts";
@@ -40,7 +39,7 @@ import { composeMessaging } from "../messaging/compose.ts";
 import { composePresence } from "../presence/compose.ts";
 import { embeddedPresenceAdapters } from "../presence/embedded.ts";
 import { CachedConversationSettingStore, CachedPushDeviceStore } from "../push/adapters/cached.ts";
-import { RouteConnectedDevices } from "../push/adapters/route-connected.ts";
+import { SessionConnectedDevices } from "../push/adapters/session-connected.ts";
 import {
   SqliteConversationSettingStore,
   SqliteDeadLetterStore,
@@ -121,8 +120,6 @@ export function wireServices(deps: WiringDeps) {
 
   // The gateway calls messaging's handlers directly, with the device's own token checked per call.
   const internalMessaging = createLocalClient(MessagingService, messaging.messagingService, identity.authenticator);
-  // The gateway records its streams here so push can tell which devices are connected.
-  const localRoutes = new MemoryRouteRegistry(clock);
   // Presence and typing ride on the gateway's streams (in-memory state, in-process signals).
   const presence = composePresence({
     adapters: embeddedPresenceAdapters(db, conversations, clock),
@@ -144,7 +141,6 @@ export function wireServices(deps: WiringDeps) {
     clock,
     logger,
     metrics,
-    routes: { registry: localRoutes, gatewayId: "local", logger },
   });
 
   const push = composePush({
@@ -160,7 +156,8 @@ export function wireServices(deps: WiringDeps) {
     conversations,
     users: userDirectory(identityStores.users),
     identityDevices: identityStores.devices,
-    connected: new RouteConnectedDevices(localRoutes),
+    // The one gateway holds every stream: push asks its registry which devices are connected.
+    connected: new SessionConnectedDevices(gateway.registry),
     rateLimiter: new MemoryRateLimiter({ clock }),
     clock,
     ids,

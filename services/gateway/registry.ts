@@ -1,6 +1,8 @@
 // The streams this gateway holds, by device and by user; one stream per device. It is also the
 // local DeliveryRouter (fanout in the same process hands events straight to the sessions), and,
-// given a RouteRegistry, it publishes where each device is held so remote fanout can find it.
+// given a RouteRegistry, it publishes where each device is held so remote fanout and push can find
+// it. The all-in-one process needs no routes: its one gateway holds every stream, and push asks
+// this registry (devicesOf) which devices are connected.
 import type { ConversationEvent, ReceiptUpdate } from "../../gen/parley/v1/events_pb.js";
 import { GoAwayReason } from "../../gen/parley/v1/session_pb.js";
 import type { DeliveryRouter, EventDelivery } from "../fanout/ports.ts";
@@ -74,6 +76,13 @@ export class SessionRegistry implements DeliveryRouter {
    */
   recordingOf(deviceId: string): Promise<void> | undefined {
     return this.#recording.get(deviceId);
+  }
+
+  /** The devices of these users with a stream here. */
+  devicesOf(userIds: string[]): Set<string> {
+    const devices = new Set<string>();
+    for (const userId of userIds) for (const session of this.#byUser.get(userId) ?? []) devices.add(session.deviceId);
+    return devices;
   }
 
   /** Offers an event to the users' streams here; returns how many streams got it. */
@@ -153,8 +162,8 @@ export class SessionRegistry implements DeliveryRouter {
   #tick(): void {
     const now = this.#clock.now();
     for (const session of [...this.#byDevice.values()]) if (!session.tick(now)) this.remove(session);
+    if (!this.#routes || this.#byDevice.size === 0) return;
     const held = [...this.#byDevice.values()].map((s) => this.#routeOf(s));
-    if (held.length === 0) return;
     this.#publish("refresh", async (r) => {
       // A route that was gone (the registry lost it) means fanout may have skipped these devices:
       // their sessions re-read storage so nothing stays undelivered.

@@ -1,11 +1,12 @@
 // Contract suite of the push store ports (services/push/ports.ts): device tokens and preferences,
-// per-conversation settings, the outbox and dead letters; and of ConnectedDevices over any
-// route registry. Ids are unique per case, so adapters sharing a keyspace never see each other.
+// per-conversation settings, the outbox and dead letters; and of ConnectedDevices, over any
+// route registry and over the gateway's own session registry. Ids are unique per case, so adapters sharing a keyspace never see each other.
 import assert from "node:assert/strict";
 import { describe } from "node:test";
 import type { RouteRegistry } from "../../services/gateway/ports.ts";
 import { RouteConnectedDevices } from "../../services/push/adapters/route-connected.ts";
 import type {
+  ConnectedDevices,
   ConversationSettingStore,
   DeadLetterStore,
   Notification,
@@ -221,30 +222,51 @@ export function pushStoresContract(name: string, make: () => Promise<PushAdapter
   });
 }
 
-export function connectedDevicesContract(name: string, make: () => Promise<Cleanup & { routes: RouteRegistry }>) {
+export interface ConnectedDevicesAdapters extends Cleanup {
+  connected: ConnectedDevices;
+  /** Opens a stream for the device, as its gateway records it; resolves to how to end it. */
+  hold(userId: string, deviceId: string): Promise<() => Promise<void>>;
+}
+
+export function connectedDevicesContract(name: string, make: () => Promise<ConnectedDevicesAdapters>) {
   describe(`ConnectedDevices contract: ${name}`, () => {
     const c = contractCases(make);
 
-    c.test("the devices of the users asked that hold a stream", async ({ routes }) => {
-      const connected = new RouteConnectedDevices(routes);
-      const [alice, bob] = [uid("user"), uid("user")];
-      await routes.register({ userId: alice, deviceId: "a1", gatewayId: "gw", sessionId: "s1" }, 600_000);
-      await routes.register({ userId: alice, deviceId: "a2", gatewayId: "gw", sessionId: "s2" }, 600_000);
-      await routes.register({ userId: bob, deviceId: "b1", gatewayId: "gw", sessionId: "s3" }, 600_000);
+    c.test("the devices of the users asked that hold a stream", async ({ connected, hold }) => {
+      const [alice, bob, carol] = [uid("user"), uid("user"), uid("user")];
+      await hold(alice, "a1");
+      await hold(alice, "a2");
+      await hold(bob, "b1");
       assert.deepEqual([...(await connected.connected([alice]))].sort(), ["a1", "a2"]);
-      assert.deepEqual([...(await connected.connected([alice, bob]))].sort(), ["a1", "a2", "b1"]);
+      assert.deepEqual([...(await connected.connected([alice, bob, carol]))].sort(), ["a1", "a2", "b1"]);
+      assert.deepEqual([...(await connected.connected([carol]))], []);
       assert.deepEqual([...(await connected.connected([]))], []);
     });
 
-    c.test("a device whose stream ended is not connected", async ({ routes }) => {
-      const connected = new RouteConnectedDevices(routes);
+    c.test("a device whose stream ended is not connected; its sibling still is", async ({ connected, hold }) => {
       const alice = uid("user");
-      const route = { userId: alice, deviceId: "a1", gatewayId: "gw", sessionId: "s1" };
-      await routes.register(route, 600_000);
-      await routes.unregister(route);
-      assert.equal((await connected.connected([alice])).size, 0);
+      const end = await hold(alice, "a1");
+      await hold(alice, "a2");
+      await end();
+      assert.deepEqual([...(await connected.connected([alice]))], ["a2"]);
     });
 
     c.end();
   });
+}
+
+/** ConnectedDevices over a route registry: a stream is a registered route. */
+export async function routeConnectedDevices(
+  make: () => Promise<Cleanup & { routes: RouteRegistry }>,
+): Promise<ConnectedDevicesAdapters> {
+  const { routes, cleanup } = await make();
+  return {
+    connected: new RouteConnectedDevices(routes),
+    hold: async (userId, deviceId) => {
+      const route = { userId, deviceId, gatewayId: "gw", sessionId: uid("session") };
+      await routes.register(route, 600_000);
+      return () => routes.unregister(route);
+    },
+    cleanup,
+  };
 }
