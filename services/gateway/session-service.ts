@@ -89,22 +89,22 @@ export function createSessionService(deps: SessionServiceDeps): SessionHandler {
         }
         session.close();
       };
-      ctx.signal.addEventListener("abort", () => session.close(), { once: true });
+      const closeSession = () => session.close();
+      ctx.signal.addEventListener("abort", closeSession, { once: true });
       // The client may have gone while Hello was read or the token checked.
       if (ctx.signal.aborted) session.close();
       session.start(hello, deps.registry.recordingOf(caller.deviceId)).catch(fail);
       // The device-stream transports hand frames over as they come; Connect's iterable is read
       // one frame at a time.
       const handle = (request: ConnectRequest) => (session.closed ? undefined : session.handle(request, deps.clock.now()));
-      const reading =
-        requests instanceof InboundFrames
-          ? requests.consume(handle)
-          : (async () => {
-              for (let next = await iterator.next(); !next.done && !session.closed; next = await iterator.next()) {
-                await handle(next.value);
-              }
-            })();
-      reading.then(() => session.close(), fail);
+      if (requests instanceof InboundFrames) requests.consume(handle, closeSession, fail);
+      else {
+        (async () => {
+          for (let next = await iterator.next(); !next.done && !session.closed; next = await iterator.next()) {
+            await handle(next.value);
+          }
+        })().then(closeSession, fail);
+      }
       let ended = false;
       return {
         outbox: session.outbox,

@@ -5,10 +5,12 @@ import { Code } from "@connectrpc/connect";
 import { parleyError } from "../../shared/errors.ts";
 
 const headerBytes = 5;
+/** What the reader holds between messages: not the last chunk's zero-length tail, which kept that chunk alive. */
+const nothing = Buffer.alloc(0);
 
 export class GrpcMessageReader {
   readonly #maxMessageBytes: number;
-  #buffered: Buffer = Buffer.alloc(0);
+  #buffered: Buffer = nothing;
 
   constructor(maxMessageBytes: number) {
     this.#maxMessageBytes = maxMessageBytes;
@@ -42,7 +44,8 @@ export class GrpcMessageReader {
       }
       if (this.#buffered.byteLength < headerBytes + length) break;
       messages.push(this.#buffered.subarray(headerBytes, headerBytes + length));
-      this.#buffered = this.#buffered.subarray(headerBytes + length);
+      this.#buffered =
+        this.#buffered.byteLength === headerBytes + length ? nothing : this.#buffered.subarray(headerBytes + length);
     }
     return messages;
   }

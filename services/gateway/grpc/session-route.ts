@@ -58,7 +58,7 @@ function serveSession(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, o
   // A raw stream with no error listener would take the process down with it.
   stream.on("error", (error) => options.logger.debug("grpc session stream error", { error: error.message }));
   const abort = new AbortController();
-  const inbound = new InboundFrames({ highWater: 8, pause: () => stream.pause(), resume: () => stream.resume() });
+  const inbound = new InboundFrames({ highWater: 8, source: stream });
   const reader = new GrpcMessageReader(options.maxFrameBytes);
   let failure: ConnectError | undefined;
   let deadline: NodeJS.Timeout | undefined;

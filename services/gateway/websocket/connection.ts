@@ -28,21 +28,26 @@ const sendHighWater = 1 << 20;
 export function handleConnection(socket: WebSocket, options: ConnectionOptions): void {
   const { logger } = options;
   const abort = new AbortController();
-  const inbound = new InboundFrames({ highWater: 8, pause: () => socket.pause(), resume: () => socket.resume() });
+  const inbound = new InboundFrames({ highWater: 8, source: socket });
   let opened = false;
 
   const close = (code: number, reason: string) => {
-    clearTimeout(helloTimer);
+    stopHelloTimer();
     if (socket.readyState === socket.OPEN || socket.readyState === socket.CONNECTING) socket.close(code, trimReason(reason));
   };
-  const helloTimer = setTimeout(
+  let helloTimer: NodeJS.Timeout | undefined = setTimeout(
     () => close(CloseCode.helloTimeout, "DEADLINE_EXCEEDED: no Hello within the deadline"),
     options.helloTimeoutMs,
   );
+  // Dropped once cleared: the connection's closures live as long as the socket.
+  const stopHelloTimer = () => {
+    clearTimeout(helloTimer);
+    helloTimer = undefined;
+  };
 
   socket.on("error", (error) => logger.debug("websocket error", { error: error.message }));
   socket.on("close", () => {
-    clearTimeout(helloTimer);
+    stopHelloTimer();
     inbound.end();
     // Ends the handler's stream exactly as a gRPC client disconnecting would.
     abort.abort();
@@ -68,7 +73,7 @@ export function handleConnection(socket: WebSocket, options: ConnectionOptions):
     if (request.frame.case !== "hello" || request.frame.value.accessToken === "") {
       return close(CloseCode.unauthenticated, "UNAUTHENTICATED: the first frame must be Hello with access_token");
     }
-    clearTimeout(helloTimer);
+    stopHelloTimer();
     opened = true;
     const token = request.frame.value.accessToken;
     // The token has done its job; the session never needs (or logs) it.
