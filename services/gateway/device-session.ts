@@ -74,7 +74,9 @@ export class DeviceSession {
   readonly outbox = new Outbox();
   readonly #backend: SessionBackend;
   readonly #settings: SessionSettings;
-  readonly #logger: Logger;
+  /** The gateway's logger; this stream's own (`logger`) is made from it on first use. */
+  readonly #gatewayLogger: Logger;
+  #logger: Logger | undefined;
   readonly #extension: SessionExtension | undefined;
   #lastHeardAt: number;
   #nextDeliveryId = 1n;
@@ -117,13 +119,24 @@ export class DeviceSession {
     this.sessionId = options.sessionId;
     this.#backend = options.backend;
     this.#settings = options.settings;
-    this.#logger = options.logger;
+    this.#gatewayLogger = options.logger;
     this.#lastHeardAt = options.now;
     this.#extension = options.extension;
   }
 
   get deviceId(): string {
     return this.caller.deviceId;
+  }
+
+  /** What this stream's log lines carry. */
+  logFields(): { sessionId: string; userId: string; deviceId: string } {
+    return { sessionId: this.sessionId, userId: this.caller.userId, deviceId: this.caller.deviceId };
+  }
+
+  /** This stream's logger, made when it first logs: most streams log only opening and closing. */
+  get logger(): Logger {
+    this.#logger ??= this.#gatewayLogger.child(this.logFields());
+    return this.#logger;
   }
 
   get closed(): boolean {
@@ -158,7 +171,7 @@ export class DeviceSession {
     this.outbox.push({ case: "caughtUp", value: { replayed } });
     this.#replaying = false;
     this.#extension?.caughtUp(this);
-    this.#logger.debug("caught up", { replayed });
+    this.#gatewayLogger.debug("caught up", { ...this.logFields(), replayed });
     this.#pump();
   }
 
@@ -351,7 +364,7 @@ export class DeviceSession {
         create(CursorSchema, { conversationId, sequence }),
       );
       const found = await this.#syncAll(cursors);
-      this.#logger.info("resynced after a lost route", { found });
+      this.logger.info("resynced after a lost route", { found });
     }
     for (;;) {
       const next = this.#pending?.entries().next().value;
@@ -505,13 +518,13 @@ export class DeviceSession {
 
   #publicError(error: unknown): { error: ConnectError } {
     const result = toPublicError(error);
-    if (result.unexpected) this.#logger.error("stream operation failed", { error });
+    if (result.unexpected) this.logger.error("stream operation failed", { error });
     return result;
   }
 
   #fail(error: unknown): void {
     if (this.#closed) return;
-    this.#logger.error("session failed", { error });
+    this.logger.error("session failed", { error });
     this.#reportError(error);
     this.close();
   }

@@ -7,6 +7,7 @@ import type { ConversationEvent, ReceiptUpdate } from "../../gen/parley/v1/event
 import { GoAwayReason } from "../../gen/parley/v1/session_pb.js";
 import type { DeliveryRouter, EventDelivery } from "../fanout/ports.ts";
 import type { Clock } from "../shared/clock.ts";
+import { GroupedValues } from "../shared/grouped-values.ts";
 import type { Logger } from "../shared/logger.ts";
 import type { DeviceSession } from "./device-session.ts";
 import type { Route, RouteRegistry } from "./ports.ts";
@@ -20,7 +21,7 @@ export interface RoutePublishing {
 
 export class SessionRegistry implements DeliveryRouter {
   readonly #byDevice = new Map<string, DeviceSession>();
-  readonly #byUser = new Map<string, Set<DeviceSession>>();
+  readonly #byUser = new GroupedValues<string, DeviceSession>();
   /** Streams gone from the registry whose last acks are still being written, by device. */
   readonly #recording = new Map<string, Promise<void>>();
   readonly #clock: Clock;
@@ -50,18 +51,14 @@ export class SessionRegistry implements DeliveryRouter {
       previous.goAway(GoAwayReason.REPLACED, "a newer stream for this device took over");
     }
     this.#byDevice.set(session.deviceId, session);
-    const sessions = this.#byUser.get(session.caller.userId) ?? new Set();
-    sessions.add(session);
-    this.#byUser.set(session.caller.userId, sessions);
+    this.#byUser.add(session.caller.userId, session);
     this.#publish("register", (r) => r.register(this.#routeOf(session), this.#routeTtlMs));
   }
 
   remove(session: DeviceSession): void {
     if (this.#byDevice.get(session.deviceId) !== session) return;
     this.#byDevice.delete(session.deviceId);
-    const sessions = this.#byUser.get(session.caller.userId);
-    sessions?.delete(session);
-    if (sessions?.size === 0) this.#byUser.delete(session.caller.userId);
+    this.#byUser.delete(session.caller.userId, session);
     this.#publish("unregister", (r) => r.unregister(this.#routeOf(session)));
     const recorded = session.recorded();
     this.#recording.set(session.deviceId, recorded);
@@ -81,7 +78,7 @@ export class SessionRegistry implements DeliveryRouter {
   /** The devices of these users with a stream here. */
   devicesOf(userIds: string[]): Set<string> {
     const devices = new Set<string>();
-    for (const userId of userIds) for (const session of this.#byUser.get(userId) ?? []) devices.add(session.deviceId);
+    for (const userId of userIds) this.#byUser.forEach(userId, (session) => devices.add(session.deviceId));
     return devices;
   }
 
@@ -98,12 +95,7 @@ export class SessionRegistry implements DeliveryRouter {
   /** Calls fn for every stream of these users here; returns how many there were. */
   #eachSessionOf(userIds: string[], fn: (session: DeviceSession) => void): number {
     let count = 0;
-    for (const userId of userIds) {
-      for (const session of this.#byUser.get(userId) ?? []) {
-        fn(session);
-        count++;
-      }
-    }
+    for (const userId of userIds) count += this.#byUser.forEach(userId, fn);
     return count;
   }
 

@@ -6,6 +6,7 @@ import type { HandlerContext } from "@connectrpc/connect";
 import { type ConnectRequest, type ConnectResponse, SessionService } from "../../gen/parley/v1/session_pb.js";
 import { type Authenticator, contextValuesFor } from "../shared/auth.ts";
 import { InProcessContext } from "../shared/in-process-context.ts";
+import type { InboundFrames } from "./inbound-frames.ts";
 import type { Outbox } from "./outbox.ts";
 
 /** A running device stream, as a transport that writes its frames itself holds it. */
@@ -18,13 +19,12 @@ export interface OpenStream {
 
 /**
  * Opens a device stream for a bearer token once Hello is read; rejects with the stream's error
- * (a bad token, no Hello). The session closes when `signal` aborts; the caller still calls `end()`.
+ * (a bad token, no Hello). The transport ends `requests` when its client leaves or it gives up on
+ * it (a bad frame, a deadline): the session closes then, after the frame in hand, and the
+ * transport still calls `end()`. No AbortSignal: an idle stream would hold one, with its
+ * listener, for hours.
  */
-export type SessionOpener = (
-  accessToken: string,
-  requests: AsyncIterable<ConnectRequest>,
-  signal: AbortSignal,
-) => Promise<OpenStream>;
+export type SessionOpener = (accessToken: string, requests: InboundFrames) => Promise<OpenStream>;
 
 /** The session handler as createSessionService builds it. */
 export interface SessionHandler {
@@ -40,7 +40,7 @@ export function directSessionOpener(
   protocolName: "websocket" | "grpc" = "websocket",
 ): SessionOpener {
   const method = SessionService.method.connect;
-  return async function open(accessToken, requests, signal) {
+  return async function open(accessToken, requests) {
     const caller = await authenticator.authenticate(accessToken);
     const context = new InProcessContext({
       service: SessionService,
@@ -48,7 +48,6 @@ export function directSessionOpener(
       protocolName,
       requestMethod: protocolName === "grpc" ? "POST" : "GET",
       url: protocolName === "grpc" ? `/${SessionService.typeName}/${method.name}` : "ws:///v1/session",
-      signal,
       values: contextValuesFor(caller),
     });
     return service.open(requests, context);

@@ -47,6 +47,15 @@ async function firstFrame(requests: AsyncIterator<ConnectRequest>, timeoutMs: nu
   }
 }
 
+/** Reads Connect's request iterator one frame at a time, each handled before the next is read. */
+async function readEach(
+  iterator: AsyncIterator<ConnectRequest>,
+  handle: (request: ConnectRequest) => Promise<void> | undefined,
+  stopped: () => boolean,
+): Promise<void> {
+  for (let next = await iterator.next(); !next.done && !stopped(); next = await iterator.next()) await handle(next.value);
+}
+
 export function createSessionService(deps: SessionServiceDeps): SessionHandler {
   const { settings } = deps;
   const handler: SessionHandler = {
@@ -68,42 +77,39 @@ export function createSessionService(deps: SessionServiceDeps): SessionHandler {
       for (const [i, cursor] of hello.cursors.entries()) requireId(cursor.conversationId, `hello.cursors[${i}].conversation_id`);
       const window = hello.window === 0 ? settings.window : Math.min(hello.window, settings.maxWindow);
       const sessionId = randomUUID();
-      const logger = deps.logger.child({ sessionId, userId: caller.userId, deviceId: caller.deviceId });
       const session = new DeviceSession({
         caller,
         sessionId,
         backend: messagingBackend(deps.messaging, caller),
         // Shared by every session at the default window: one object, not one per idle stream.
         settings: window === settings.window ? settings : { ...settings, window },
-        logger,
+        logger: deps.logger,
         now: deps.clock.now(),
         extension: deps.extension,
       });
       deps.registry.add(session);
       deps.extension?.opened(session);
       deps.onStreamCount?.(1);
-      logger.info("stream opened", { window, cursors: hello.cursors.length });
+      deps.logger.info("stream opened", { ...session.logFields(), window, cursors: hello.cursors.length });
       const fail = (error: unknown) => {
         if (!session.closed && !(error instanceof ConnectError && error.code === Code.Canceled)) {
-          logger.warn("stream ended by error", { error: error instanceof Error ? error.message : String(error) });
+          session.logger.warn("stream ended by error", { error: error instanceof Error ? error.message : String(error) });
         }
         session.close();
       };
       const closeSession = () => session.close();
-      ctx.signal.addEventListener("abort", closeSession, { once: true });
-      // The client may have gone while Hello was read or the token checked.
-      if (ctx.signal.aborted) session.close();
       session.start(hello, deps.registry.recordingOf(caller.deviceId)).catch(fail);
-      // The device-stream transports hand frames over as they come; Connect's iterable is read
-      // one frame at a time.
       const handle = (request: ConnectRequest) => (session.closed ? undefined : session.handle(request, deps.clock.now()));
-      if (requests instanceof InboundFrames) requests.consume(handle, closeSession, fail);
-      else {
-        (async () => {
-          for (let next = await iterator.next(); !next.done && !session.closed; next = await iterator.next()) {
-            await handle(next.value);
-          }
-        })().then(closeSession, fail);
+      if (requests instanceof InboundFrames) {
+        // The device-stream transports hand frames over as they come, and end them when the
+        // client leaves (the session then closes); they pass no signal.
+        requests.consume(handle, closeSession, fail);
+      } else {
+        // Connect's iterable is read one frame at a time; its signal says when the client left.
+        ctx.signal.addEventListener("abort", closeSession, { once: true });
+        // The client may have gone while Hello was read or the token checked.
+        if (ctx.signal.aborted) session.close();
+        readEach(iterator, handle, () => session.closed).then(closeSession, fail);
       }
       let ended = false;
       return {
@@ -115,7 +121,7 @@ export function createSessionService(deps: SessionServiceDeps): SessionHandler {
           deps.registry.remove(session);
           deps.extension?.closed(session);
           deps.onStreamCount?.(-1);
-          logger.info("stream closed");
+          deps.logger.info("stream closed", session.logFields());
         },
       };
     },

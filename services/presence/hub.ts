@@ -3,6 +3,7 @@
 // coalescer; typing goes straight to the stream (the outbox keeps the newest per member).
 import type { DeviceSession } from "../gateway/device-session.ts";
 import type { Clock } from "../shared/clock.ts";
+import { GroupedValues } from "../shared/grouped-values.ts";
 import { type CoalescerOptions, PresenceCoalescer } from "./coalescer.ts";
 import { presenceProto } from "./frames.ts";
 import type { PresenceMetrics } from "./metrics.ts";
@@ -12,7 +13,7 @@ import type { Signal } from "./ports.ts";
 type Receiver = PresenceCoalescer<DeviceSession>;
 
 export class SignalHub {
-  readonly #byUser = new Map<string, Set<Receiver>>();
+  readonly #byUser = new GroupedValues<string, Receiver>();
   readonly #bySession = new Map<DeviceSession, Receiver>();
   /** One options object for every stream's coalescer (an idle stream holds no closures of its own). */
   readonly #coalescing: CoalescerOptions<DeviceSession>;
@@ -32,9 +33,7 @@ export class SignalHub {
   add(session: DeviceSession): void {
     const receiver = new PresenceCoalescer(this.#coalescing, session);
     this.#bySession.set(session, receiver);
-    const receivers = this.#byUser.get(session.caller.userId) ?? new Set();
-    receivers.add(receiver);
-    this.#byUser.set(session.caller.userId, receivers);
+    this.#byUser.add(session.caller.userId, receiver);
   }
 
   remove(session: DeviceSession): void {
@@ -42,9 +41,7 @@ export class SignalHub {
     if (!receiver) return;
     receiver.close();
     this.#bySession.delete(session);
-    const receivers = this.#byUser.get(session.caller.userId);
-    receivers?.delete(receiver);
-    if (receivers?.size === 0) this.#byUser.delete(session.caller.userId);
+    this.#byUser.delete(session.caller.userId, receiver);
   }
 
   coalescerOf(session: DeviceSession): Receiver | undefined {
@@ -53,20 +50,17 @@ export class SignalHub {
 
   /** Hands a signal to the streams of its recipients held here; never to the subject's own streams. */
   deliver(signal: Signal): void {
-    for (const userId of new Set(signal.recipients)) {
-      if (userId === signal.userId) continue;
-      for (const coalescer of this.#byUser.get(userId) ?? []) {
-        const session = coalescer.target;
-        if (signal.kind === "presence") {
-          coalescer.offer({ userId: signal.userId, state: signal.state, lastSeenAt: signal.lastSeenAt, version: signal.version });
-        } else {
-          const { conversationId, typing, expiresInMs } = signal;
-          session.outbox.pushNotice(`typing/${conversationId}/${signal.userId}`, {
-            case: "typing",
-            value: { conversationId, userId: signal.userId, typing, expiresInMs },
-          });
-        }
+    const hand = (coalescer: Receiver) => {
+      if (signal.kind === "presence") {
+        coalescer.offer({ userId: signal.userId, state: signal.state, lastSeenAt: signal.lastSeenAt, version: signal.version });
+      } else {
+        const { conversationId, typing, expiresInMs } = signal;
+        coalescer.target.outbox.pushNotice(`typing/${conversationId}/${signal.userId}`, {
+          case: "typing",
+          value: { conversationId, userId: signal.userId, typing, expiresInMs },
+        });
       }
-    }
+    };
+    for (const userId of new Set(signal.recipients)) if (userId !== signal.userId) this.#byUser.forEach(userId, hand);
   }
 }

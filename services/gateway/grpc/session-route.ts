@@ -57,7 +57,6 @@ export function grpcSessionRoute(options: {
 function serveSession(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, options: Parameters<typeof grpcSessionRoute>[0]) {
   // A raw stream with no error listener would take the process down with it.
   stream.on("error", (error) => options.logger.debug("grpc session stream error", { error: error.message }));
-  const abort = new AbortController();
   const inbound = new InboundFrames({ highWater: 8, source: stream });
   const reader = new GrpcMessageReader(options.maxFrameBytes);
   let failure: ConnectError | undefined;
@@ -67,7 +66,6 @@ function serveSession(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, o
   const fail = (error: ConnectError) => {
     failure ??= error;
     inbound.end();
-    abort.abort();
   };
   stream.on("data", (chunk: Buffer) => {
     if (failure) return;
@@ -89,7 +87,6 @@ function serveSession(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, o
   stream.on("close", () => {
     clearTimeout(deadline);
     inbound.end();
-    abort.abort();
   });
 
   const timeout = parseTimeout(headerValue(headers, "grpc-timeout"), maxTimeoutMs);
@@ -108,7 +105,7 @@ function serveSession(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, o
     return finish(stream, error, options);
   }
   options
-    .open(token, inbound, abort.signal)
+    .open(token, inbound)
     .then(
       (session) => {
         // The stream ends once the session has written its last frame, or when the client leaves.

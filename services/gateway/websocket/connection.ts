@@ -27,7 +27,6 @@ const sendHighWater = 1 << 20;
 
 export function handleConnection(socket: WebSocket, options: ConnectionOptions): void {
   const { logger } = options;
-  const abort = new AbortController();
   const inbound = new InboundFrames({ highWater: 8, source: socket });
   let opened = false;
 
@@ -48,9 +47,8 @@ export function handleConnection(socket: WebSocket, options: ConnectionOptions):
   socket.on("error", (error) => logger.debug("websocket error", { error: error.message }));
   socket.on("close", () => {
     stopHelloTimer();
-    inbound.end();
     // Ends the handler's stream exactly as a gRPC client disconnecting would.
-    abort.abort();
+    inbound.end();
   });
   socket.on("message", (data: RawData, isBinary: boolean) => {
     if (!isBinary)
@@ -79,7 +77,7 @@ export function handleConnection(socket: WebSocket, options: ConnectionOptions):
     // The token has done its job; the session never needs (or logs) it.
     inbound.push(create(ConnectRequestSchema, { frame: { case: "hello", value: { ...request.frame.value, accessToken: "" } } }));
     options
-      .open(token, inbound, abort.signal)
+      .open(token, inbound)
       .then(
         (session) => {
           socket.on("close", () => session.end());
