@@ -1,5 +1,5 @@
-// Connected devices from the route registry, where gateways record every stream they hold: Redis
-// in distributed mode, process memory in the all-in-one process (its gateway publishes there too).
+// Connected devices from the route registry, where gateways record every stream they hold (Redis,
+// in distributed mode; the all-in-one process asks its session registry: session-connected.ts).
 import type { RouteRegistry } from "../../gateway/ports.ts";
 import type { ConnectedDevices } from "../ports.ts";
 
