@@ -74,6 +74,17 @@ export function presenceStoreContract(name: string, make: () => Promise<Presence
       });
     });
 
+    c.test("a sweep drops a user's expired stream and keeps them online on the live one", async ({ store }) => {
+      const alice = uid("alice");
+      await store.connect(stream(alice, "a1"), ttl, t0);
+      await store.connect(stream(alice, "a2"), ttl, t0);
+      await store.refresh([stream(alice, "a2")], ttl, t0 + 800);
+      assert.deepEqual(await store.expire(t0 + 1_500), [], "a2 is live until t0 + 1800");
+      assert.deepEqual((await store.get([alice], t0 + 1_500)).get(alice), { online: true, lastSeenAt: null, version: 1 });
+      const offline = await store.disconnect(stream(alice, "a2"), t0 + 1_600);
+      assert.deepEqual(offline, { userId: alice, online: false, lastSeenAt: t0 + 1_600, version: 2 });
+    });
+
     c.test("an expired stream keeps nobody online, even before a sweep; connecting again is a transition", async ({ store }) => {
       const alice = uid("alice");
       await store.connect(stream(alice, "a1"), ttl, t0);

@@ -3,14 +3,31 @@
 import type { PresenceStore, StreamKey, Transition, UserPresence } from "../ports.ts";
 
 interface Held {
+  deviceId: string;
   sessionId: string;
   expiresAt: number;
 }
 
 interface UserEntry {
-  streams: Map<string, Held>;
+  /**
+   * At most one per device. A short array rather than a Map: a user holds a few streams at most,
+   * mostly one, and a Map with its hash table cost every idle stream about 190 bytes.
+   */
+  streams: Held[];
   lastSeenAt: number | null;
   version: number;
+}
+
+function heldOf(entry: UserEntry, deviceId: string): Held | undefined {
+  for (const held of entry.streams) if (held.deviceId === deviceId) return held;
+  return undefined;
+}
+
+/** Records the device's stream, replacing the one it held before. */
+function hold(entry: UserEntry, held: Held): void {
+  const at = entry.streams.findIndex((h) => h.deviceId === held.deviceId);
+  if (at === -1) entry.streams.push(held);
+  else entry.streams[at] = held;
 }
 
 export class MemoryPresenceStore implements PresenceStore {
@@ -21,14 +38,14 @@ export class MemoryPresenceStore implements PresenceStore {
   #entry(userId: string): UserEntry {
     let entry = this.#users.get(userId);
     if (!entry) {
-      entry = { streams: new Map(), lastSeenAt: null, version: 0 };
+      entry = { streams: [], lastSeenAt: null, version: 0 };
       this.#users.set(userId, entry);
     }
     return entry;
   }
 
   #live(entry: UserEntry, now: number): boolean {
-    for (const held of entry.streams.values()) if (held.expiresAt > now) return true;
+    for (const held of entry.streams) if (held.expiresAt > now) return true;
     return false;
   }
 
@@ -40,17 +57,18 @@ export class MemoryPresenceStore implements PresenceStore {
   async connect(stream: StreamKey, ttlMs: number, now: number) {
     const entry = this.#entry(stream.userId);
     const wasOnline = this.#live(entry, now);
-    entry.streams.set(stream.deviceId, { sessionId: stream.sessionId, expiresAt: now + ttlMs });
+    hold(entry, { deviceId: stream.deviceId, sessionId: stream.sessionId, expiresAt: now + ttlMs });
     this.#holding.add(stream.userId);
     return wasOnline ? undefined : this.#transition(stream.userId, entry, true);
   }
 
   async disconnect(stream: StreamKey, now: number) {
     const entry = this.#users.get(stream.userId);
-    if (entry?.streams.get(stream.deviceId)?.sessionId !== stream.sessionId) return undefined;
-    entry.streams.delete(stream.deviceId);
+    const held = entry && heldOf(entry, stream.deviceId);
+    if (!entry || held?.sessionId !== stream.sessionId) return undefined;
+    entry.streams = entry.streams.filter((h) => h !== held);
     if (this.#live(entry, now)) return undefined;
-    entry.streams.clear();
+    entry.streams = [];
     this.#holding.delete(stream.userId);
     entry.lastSeenAt = now;
     return this.#transition(stream.userId, entry, false);
@@ -60,10 +78,10 @@ export class MemoryPresenceStore implements PresenceStore {
     const transitions: Transition[] = [];
     for (const stream of streams) {
       const entry = this.#entry(stream.userId);
-      const held = entry.streams.get(stream.deviceId);
+      const held = heldOf(entry, stream.deviceId);
       if (held && held.sessionId !== stream.sessionId) continue;
       const wasOnline = this.#live(entry, now);
-      entry.streams.set(stream.deviceId, { sessionId: stream.sessionId, expiresAt: now + ttlMs });
+      hold(entry, { deviceId: stream.deviceId, sessionId: stream.sessionId, expiresAt: now + ttlMs });
       this.#holding.add(stream.userId);
       if (!wasOnline) transitions.push(this.#transition(stream.userId, entry, true));
     }
@@ -75,12 +93,9 @@ export class MemoryPresenceStore implements PresenceStore {
     for (const userId of this.#holding) {
       const entry = this.#entry(userId);
       let lastExpiry = 0;
-      for (const [deviceId, held] of entry.streams) {
-        if (held.expiresAt > now) continue;
-        entry.streams.delete(deviceId);
-        lastExpiry = Math.max(lastExpiry, held.expiresAt);
-      }
-      if (entry.streams.size === 0) this.#holding.delete(userId);
+      for (const held of entry.streams) if (held.expiresAt <= now) lastExpiry = Math.max(lastExpiry, held.expiresAt);
+      if (lastExpiry > 0) entry.streams = entry.streams.filter((held) => held.expiresAt > now);
+      if (entry.streams.length === 0) this.#holding.delete(userId);
       if (lastExpiry > 0 && !this.#live(entry, now)) {
         entry.lastSeenAt = lastExpiry;
         transitions.push(this.#transition(userId, entry, false));
