@@ -26,7 +26,8 @@ function heldOf(entry: UserEntry, deviceId: string): Held | undefined {
 /** Records the device's stream, replacing the one it held before. */
 function hold(entry: UserEntry, held: Held): void {
   const at = entry.streams.findIndex((h) => h.deviceId === held.deviceId);
-  if (at === -1) entry.streams.push(held);
+  // concat, not push: push onto an empty array reserves room for 17.
+  if (at === -1) entry.streams = entry.streams.concat(held);
   else entry.streams[at] = held;
 }
 
