@@ -78,7 +78,7 @@ export class SessionRegistry implements DeliveryRouter {
   /** The devices of these users with a stream here. */
   devicesOf(userIds: string[]): Set<string> {
     const devices = new Set<string>();
-    for (const userId of userIds) this.#byUser.forEach(userId, (session) => devices.add(session.deviceId));
+    this.#eachSessionOf(userIds, (session) => devices.add(session.deviceId));
     return devices;
   }
 

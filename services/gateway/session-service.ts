@@ -108,7 +108,7 @@ export function createSessionService(deps: SessionServiceDeps): SessionHandler {
         // Connect's iterable is read one frame at a time; its signal says when the client left.
         ctx.signal.addEventListener("abort", closeSession, { once: true });
         // The client may have gone while Hello was read or the token checked.
-        if (ctx.signal.aborted) session.close();
+        if (ctx.signal.aborted) closeSession();
         readEach(iterator, handle, () => session.closed).then(closeSession, fail);
       }
       let ended = false;

@@ -18,14 +18,18 @@ interface UserEntry {
   version: number;
 }
 
+function indexOf(entry: UserEntry, deviceId: string): number {
+  return entry.streams.findIndex((held) => held.deviceId === deviceId);
+}
+
 function heldOf(entry: UserEntry, deviceId: string): Held | undefined {
-  for (const held of entry.streams) if (held.deviceId === deviceId) return held;
-  return undefined;
+  const at = indexOf(entry, deviceId);
+  return at === -1 ? undefined : entry.streams[at];
 }
 
 /** Records the device's stream, replacing the one it held before. */
 function hold(entry: UserEntry, held: Held): void {
-  const at = entry.streams.findIndex((h) => h.deviceId === held.deviceId);
+  const at = indexOf(entry, held.deviceId);
   // concat, not push: push onto an empty array reserves room for 17.
   if (at === -1) entry.streams = entry.streams.concat(held);
   else entry.streams[at] = held;
