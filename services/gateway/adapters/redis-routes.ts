@@ -42,13 +42,21 @@ redis.call('SREM', KEYS[2], ARGV[2])
 return 1
 `;
 
-// KEYS user set, then route keys; ARGV the matching device ids. Drops ids whose route expired,
-// checked in the script so a route registered meanwhile is never dropped from the set.
-const pruneLua = `
-for i = 2, #KEYS do
-  if redis.call('EXISTS', KEYS[i]) == 0 then redis.call('SREM', KEYS[1], ARGV[i - 1]) end
+// KEYS user set; ARGV the user's route-key prefix. One round trip per lookup: the set's device
+// ids, their routes, and the ids whose route expired dropped from the set, all in one atomic step
+// (so a route registered meanwhile is never dropped). The route keys are built here from the set,
+// not declared: they carry the set's hash tag, so they live in its cluster slot.
+const lookupLua = `
+local ids = redis.call('SMEMBERS', KEYS[1])
+if #ids == 0 then return {} end
+local keys = {}
+for i, id in ipairs(ids) do keys[i] = ARGV[1] .. id end
+local values = redis.call('MGET', unpack(keys))
+local found = {}
+for i = 1, #ids do
+  if values[i] then found[#found + 1] = values[i] else redis.call('SREM', KEYS[1], ids[i]) end
 end
-return 1
+return found
 `;
 
 /** Refresh is sent in pipelines of this many routes (a gateway may hold many thousands). */
@@ -60,7 +68,7 @@ export class RedisRouteRegistry implements RouteRegistry {
   readonly #register: ReturnType<typeof defineScript>;
   readonly #refresh: ReturnType<typeof defineScript>;
   readonly #unregister: ReturnType<typeof defineScript>;
-  readonly #prune: ReturnType<typeof defineScript>;
+  readonly #lookup: ReturnType<typeof defineScript>;
 
   /** `prefix` ("parley:") namespaces the keys; tests use a fresh one. */
   constructor(client: Redis, options: { prefix?: string } = {}) {
@@ -69,7 +77,7 @@ export class RedisRouteRegistry implements RouteRegistry {
     this.#register = defineScript(client, "parleyRouteRegister", registerLua);
     this.#refresh = defineScript(client, "parleyRouteRefresh", refreshLua);
     this.#unregister = defineScript(client, "parleyRouteUnregister", unregisterLua);
-    this.#prune = defineScript(client, "parleyRoutePrune", pruneLua);
+    this.#lookup = defineScript(client, "parleyRouteLookup", lookupLua);
   }
 
   #routeKey(userId: string, deviceId: string): string {
@@ -117,30 +125,10 @@ export class RedisRouteRegistry implements RouteRegistry {
   async lookup(userIds: string[]): Promise<Route[]> {
     const users = [...new Set(userIds)];
     if (users.length === 0) return [];
-    // Round trip 1: every user's device ids.
-    const members = this.#client.pipeline();
-    for (const userId of users) members.smembers(this.#devicesKey(userId));
-    const deviceIds = throwFirstError(await members.exec()) as string[][];
-    // Round trip 2: one MGET per user (one slot each), in one pipeline.
-    const reads = this.#client.pipeline();
-    const asked = users.map((userId, i) => ({ userId, devices: deviceIds[i] ?? [] })).filter((u) => u.devices.length > 0);
-    for (const { userId, devices } of asked) reads.mget(devices.map((d) => this.#routeKey(userId, d)));
-    const values = throwFirstError(await reads.exec()) as (string | null)[][];
-    const routes: Route[] = [];
-    const prune = this.#client.pipeline();
-    let stale = 0;
-    for (const [i, { userId, devices }] of asked.entries()) {
-      const gone: string[] = [];
-      for (const [j, value] of (values[i] ?? []).entries()) {
-        if (value === null) gone.push(devices[j] as string);
-        else routes.push(JSON.parse(value) as Route);
-      }
-      if (gone.length === 0) continue;
-      stale += gone.length;
-      this.#prune.queue(prune, [this.#devicesKey(userId), ...gone.map((d) => this.#routeKey(userId, d))], gone);
-    }
-    if (stale > 0) throwFirstError(await prune.exec());
-    return routes;
+    const pipeline = this.#client.pipeline();
+    for (const userId of users) this.#lookup.queue(pipeline, [this.#devicesKey(userId)], [this.#routeKey(userId, "")]);
+    const found = throwFirstError(await pipeline.exec()) as string[][];
+    return found.flatMap((values) => values.map((value) => JSON.parse(value) as Route));
   }
 }
 
