@@ -5,7 +5,11 @@ import { unauthenticated } from "../shared/errors.ts";
 import type { DeviceStore } from "./ports.ts";
 import type { TokenIssuer } from "./tokens.ts";
 
-export function createAuthenticator(deps: { tokens: TokenIssuer; devices: DeviceStore; clock: Clock }): Authenticator {
+export function createAuthenticator(deps: {
+  tokens: TokenIssuer;
+  devices: Pick<DeviceStore, "get">;
+  clock: Clock;
+}): Authenticator {
   async function requireActiveDevice(userId: string, deviceId: string): Promise<void> {
     const device = await deps.devices.get(deviceId);
     if (!device || device.userId !== userId || device.revokedAt !== null) {

@@ -39,7 +39,11 @@ export interface TokenSettings {
 }
 
 /** What any service needs to check access tokens: the signing key and the device list. */
-export function composeAuthenticator(deps: { tokens: TokenSettings; devices: DeviceStore; clock: Clock }): Authenticator {
+export function composeAuthenticator(deps: {
+  tokens: TokenSettings;
+  devices: Pick<DeviceStore, "get">;
+  clock: Clock;
+}): Authenticator {
   const tokens = createTokenIssuer({ secret: deps.tokens.secret, clock: deps.clock, accessTtlMs: deps.tokens.accessTokenTtlMs });
   return createAuthenticator({ tokens, devices: deps.devices, clock: deps.clock });
 }

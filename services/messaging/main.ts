@@ -4,6 +4,7 @@
 import { MessagingRelayService } from "../../gen/parley/internal/v1/messaging_relay_pb.js";
 import { ConversationService } from "../../gen/parley/v1/conversations_pb.js";
 import { MessagingService } from "../../gen/parley/v1/messaging_pb.js";
+import { HeardRevocationsDevices } from "../identity/adapters/heard-revocations-devices.ts";
 import { composeAuthenticator } from "../identity/compose.ts";
 import { serviceConfigFromEnv } from "../runtime/config.ts";
 import { openCassandra, openKafkaBus } from "../runtime/engines.ts";
@@ -29,9 +30,19 @@ const messaging = composeMessaging({
 // Every instance sweeps deleted groups; purging is idempotent, so instances need not coordinate.
 const sweeps = new AbortController();
 await messaging.retention.run(sweeps.signal);
+// Every relayed send and receipt checks its device: this instance keeps active devices for a
+// while and hears every sign-out itself (a group of its own), so a signed-out device is refused
+// within the bus's delay.
+const devices = new HeardRevocationsDevices(cassandra.identity.devices, {
+  clock: systemClock,
+  maxAgeMs: config.deviceCheckCacheMs,
+});
+const stopHearing = await bus.subscribe("device-control", `messaging-device-checks.${config.instanceId}`, async (control) =>
+  devices.forget(control.deviceId),
+);
 const authenticator = composeAuthenticator({
   tokens: { secret: config.tokenSecret, accessTokenTtlMs: config.accessTokenTtlMs },
-  devices: cassandra.identity.devices,
+  devices,
   clock: systemClock,
 });
 // Gateways' sends and receipts arrive on Relay streams; each request is authenticated by its
@@ -58,6 +69,7 @@ await runService("messaging", config, context, {
   },
   async stop() {
     sweeps.abort();
+    await stopHearing();
     await bus.close();
     await cassandra.close();
   },

@@ -1,8 +1,10 @@
 // Configuration shared by the processes of distributed mode (one service per process), from
 // PARLEY_* environment variables. Invalid values stop the process at start with a clear message.
+import { hostname } from "node:os";
 import type { LinkingSettings } from "../identity/linking.ts";
 import { linkingFromEnv } from "../identity/linking-config.ts";
 import { type PresenceConfig, presenceConfigFromEnv } from "../presence/config.ts";
+import { wholeNumber } from "../shared/env-settings.ts";
 import { type ProcessSettings, processSettingsFromEnv } from "./process-settings.ts";
 
 export interface ServiceConfig extends ProcessSettings {
@@ -17,6 +19,17 @@ export interface ServiceConfig extends ProcessSettings {
   linking: LinkingSettings;
   /** Presence coalescing window and typing lifetime and rate limit (gateway). */
   presence: PresenceConfig;
+  /**
+   * This process among its peers (PARLEY_INSTANCE_ID; the pod name on Kubernetes), for what each
+   * instance must hear on its own: defaults to host name and process id.
+   */
+  instanceId: string;
+  /**
+   * Messaging: how long an instance trusts its copy of an active device before reading the store
+   * again (PARLEY_DEVICE_CHECK_CACHE_MS, 0 to read on every request). A sign-out heard on the bus
+   * drops the copy at once; this bounds the wait if the bus loses one.
+   */
+  deviceCheckCacheMs: number;
 }
 
 function secret(env: NodeJS.ProcessEnv): Uint8Array {
@@ -49,5 +62,7 @@ export function serviceConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Serv
     gatewayId: env.PARLEY_GATEWAY_ID || undefined,
     linking: linkingFromEnv(env),
     presence: presenceConfigFromEnv(env),
+    instanceId: env.PARLEY_INSTANCE_ID || `${hostname()}-${process.pid}`,
+    deviceCheckCacheMs: wholeNumber(env, "PARLEY_DEVICE_CHECK_CACHE_MS", 10_000),
   };
 }

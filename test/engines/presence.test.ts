@@ -90,6 +90,8 @@ describe("devices on the engines", () => {
     const live = await c.messaging.sendMessage(textMessage(id, "new"), auth(bob));
     await eventually("live", () => stream.cursors.get(id) === live.sequence, 20_000);
     assert.deepEqual(sequencesIn(stream.events, id), [live.sequence]);
+    // Messaging now keeps the laptop as active (PARLEY_DEVICE_CHECK_CACHE_MS, 10 s).
+    await c.messaging.sendMessage(textMessage(id, "from the laptop"), auth(laptop));
 
     const revokedAt = Date.now();
     await c.identity.revokeDevice({ deviceId: laptop.deviceId }, auth(alice));
@@ -100,11 +102,30 @@ describe("devices on the engines", () => {
     assert.ok(ended > 0, "the stream closed");
     process.stdout.write(`# engines: revoked stream closed ${ended - revokedAt} ms after RevokeDevice returned\n`);
     assert.equal(stream.goAway?.reason, GoAwayReason.REVOKED);
+    // Messaging heard the sign-out on the bus: refused well before its copy of the device ages out.
+    const refused = await refusedWithin(5_000, () => c.messaging.sendMessage(textMessage(id, "after sign-out"), auth(laptop)));
+    assert.ok(refused > 0, "messaging refused the signed-out device within 5 s");
+    process.stdout.write(
+      `# engines: messaging refused the revoked device ${refused - revokedAt} ms after RevokeDevice returned\n`,
+    );
     await assert.rejects(c.identity.listDevices({}, auth(laptop)), /signed out/);
     await assert.rejects(c.identity.refreshSession({ refreshToken: linked.tokens?.refreshToken ?? "" }), /signed out/);
     await assert.rejects(c.identity.linkDevice({ linkToken, deviceName: "again" }), /already used/);
   });
 });
+
+/** Calls `call` until it fails with "signed out": the time it did, or 0 if it never did within `ms`. */
+async function refusedWithin(ms: number, call: () => Promise<unknown>): Promise<number> {
+  for (const deadline = Date.now() + ms; Date.now() < deadline; ) {
+    const refused = await call().then(
+      () => false,
+      (error: Error) => /signed out/.test(error.message),
+    );
+    if (refused) return Date.now();
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return 0;
+}
 
 describe("a gateway dies", () => {
   test("its devices are swept offline by the surviving gateway within the stream lifetime", async () => {
