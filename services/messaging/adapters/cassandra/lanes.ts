@@ -3,6 +3,7 @@
 // every fact here is re-derived from the head partition.
 import type { ConversationEvent } from "../../../../gen/parley/v1/events_pb.js";
 import type { GroupChange, MembershipChange } from "../../ports.ts";
+import type { Head, StageRow } from "./stage.ts";
 
 export interface AppendRequest {
   /** The event with conversationId and sentAt set; the sequencer sets the sequence. */
@@ -51,6 +52,12 @@ export interface Lane {
   completed: Set<bigint>;
   /** Completions of group changes, one after another in sequence order (see group-state.ts). */
   changes: Promise<void>;
+  /**
+   * The head and stage as this process's last decision left them: exact for as long as no other
+   * decision follows, which the next decision's condition checks. The next round uses it instead
+   * of reading the view; taken (and so dropped) by that round, kept again only by a decision.
+   */
+  known: { head: Head; stage: StageRow[] } | undefined;
 }
 
 export const keyOf = (r: { senderUserId: string; clientMessageId: string }) => `${r.senderUserId}\u0000${r.clientMessageId}`;
@@ -107,6 +114,7 @@ export class Lanes {
         completing: new Set(),
         completed: new Set(),
         changes: Promise.resolve(),
+        known: undefined,
       };
     }
     this.#lanes.set(conversationId, lane);

@@ -99,7 +99,10 @@ export class Sequencer {
       if (round >= maxRounds) throw new Error(`append to ${conversationId}: no decision after ${maxRounds} rounds`);
       if (round > 0) await sleep(Math.random() * Math.min(round, 10) * 2);
       // Order matters for the proof: head and stage first, then idempotency rows, then the LWT.
-      const view = await this.#view(conversationId, lane);
+      // The first round may start from what this process's last decision left (docs/cassandra.md).
+      const known = lane.known;
+      lane.known = undefined;
+      const view = round === 0 && known ? known : await this.#view(conversationId, lane);
       if (!view) {
         for (const waiter of pending) fail(waiter, conversationNotFound());
         return;
@@ -244,6 +247,7 @@ export class Sequencer {
     const completedThrough = kept.length > 0 ? kept.reduce(minOf) - 1n : lastSequence;
     const newLast = lastSequence + BigInt(pending.length);
     const activity = BigInt((pending.at(-1) as Waiter).request.activity);
+    const newVersion = versions.at(-1) ?? head.membershipVersion;
     // One statement per static cell: writes in a batch share a timestamp, so two values for one cell would be a tie.
     const info = pending.findLast((w) => w.request.group?.info)?.request.group?.info;
     const deletion = pending.find((w) => w.request.group?.deleted);
@@ -251,7 +255,7 @@ export class Sequencer {
       {
         query: `UPDATE conversation_heads SET last_sequence = ?, last_activity = ?, completed_through = ?, membership_version = ?
                   WHERE conversation_id = ? IF last_sequence = ?`,
-        params: [newLast, activity, completedThrough, versions.at(-1) ?? head.membershipVersion, conversationId, lastSequence],
+        params: [newLast, activity, completedThrough, newVersion, conversationId, lastSequence],
       },
       ...(info
         ? [
@@ -302,6 +306,10 @@ export class Sequencer {
     }
     for (const s of deletable) lane.completed.delete(s);
     lane.completedThrough = maxOf(lane.completedThrough ?? 0n, completedThrough);
+    lane.known = {
+      head: { lastSequence: newLast, lastActivity: Number(activity), completedThrough, membershipVersion: newVersion },
+      stage: [...stage.filter((row) => !deletable.has(row.sequence)), ...staged.map(({ row }) => row)],
+    };
     if (staged.some(({ row }) => row.group)) {
       this.#completeInOrder(
         conversationId,
