@@ -10,6 +10,7 @@ import { createAccess } from "../services/messaging/access.ts";
 import { SqliteConversationStore, SqliteEventLog, SqliteReceiptStore } from "../services/messaging/adapters/sqlite.ts";
 import type { ConversationStore } from "../services/messaging/ports.ts";
 import { createReceipts } from "../services/messaging/receipts.ts";
+import { SequenceFloor } from "../services/messaging/sequence-floor.ts";
 import type { Caller } from "../services/shared/auth.ts";
 import { reasonOf } from "../services/shared/errors.ts";
 import { createLogger } from "../services/shared/logger.ts";
@@ -23,14 +24,32 @@ function setup() {
   const db = openDatabase({ dataDir: tempDataDir() });
   const users = new SqliteUserStore(db);
   const store = new SqliteConversationStore(db);
-  // The real store, counting its membership reads.
+  // The real store, counting its membership reads and keeping the bound each seats read was given.
   const { store: counted, calls: reads } = countingStore(store as ConversationStore, ["seat", "seats"] as const);
+  const bounds: (bigint | undefined)[] = [];
+  const watched = new Proxy(counted, {
+    get(target, property) {
+      const value = Reflect.get(target, property);
+      if (property !== "seats") return typeof value === "function" ? value.bind(target) : value;
+      return (...args: Parameters<ConversationStore["seats"]>) => {
+        bounds.push(args[2]?.lastSequenceAtLeast);
+        return (value as ConversationStore["seats"]).apply(target, args);
+      };
+    },
+  });
   const bus = createMemoryBus({ logger: createLogger({ level: "error" }) });
   const log = new SqliteEventLog(db);
-  const receipts = createReceipts({ access: createAccess(counted), store: counted, receipts: new SqliteReceiptStore(db), bus });
+  const floor = new SequenceFloor();
+  const receipts = createReceipts({
+    access: createAccess(watched),
+    store: watched,
+    receipts: new SqliteReceiptStore(db),
+    bus,
+    floor,
+  });
   /** A group under a real id (receipts check the id's form); the first member owns it. */
   const group = (userIds: string[]) => embeddedGroup({ users, conversations: store }, userIds);
-  return { store: counted, log, receipts, bus, reads, group };
+  return { store: counted, log, receipts, bus, reads, group, floor, bounds };
 }
 
 const caller = (userId: string): Caller => ({ userId, deviceId: `${userId}-device`, token: "t", expiresAt: Date.now() + 60_000 });
@@ -84,6 +103,31 @@ test("acks of one turn share one seats read per conversation and each gets its o
   assert.equal(stored.get(leaver)?.deliveredThrough, removal.event.sequence);
   await new Promise((r) => setTimeout(r, 20));
   assert.ok(published.some((r) => r.userId === sample && r.deliveredThrough === event.sequence));
+  await s.bus.close();
+});
+
+test("acks at or below what this process saw decided give the store that floor; one above it does not, and is clamped", async () => {
+  const s = setup();
+  const [owner, peer] = [uid("owner"), uid("peer")];
+  const conversationId = await s.group([owner, peer]);
+  const append = (id: string) =>
+    s.log.append({ conversationId, event: messageEvent({ sender: owner, clientMessageId: id, text: id }), clientMessageId: id });
+  const first = await append("m1");
+  s.floor.raise(conversationId, first.event.sequence);
+  const second = await append("m2");
+
+  assert.equal(
+    (await s.receipts.markDelivered(caller(peer), conversationId, first.event.sequence)).deliveredThrough,
+    first.event.sequence,
+  );
+  // The second message was not seen here (another process sent it): its ack needs the head.
+  assert.equal(
+    (await s.receipts.markDelivered(caller(peer), conversationId, second.event.sequence)).deliveredThrough,
+    second.event.sequence,
+  );
+  // Beyond anything that exists: clamped to the real last sequence, not to the floor.
+  assert.equal((await s.receipts.markRead(caller(peer), conversationId, 99n)).readThrough, second.event.sequence);
+  assert.deepEqual(s.bounds, [first.event.sequence, undefined, undefined]);
   await s.bus.close();
 });
 

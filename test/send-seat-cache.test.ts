@@ -14,6 +14,7 @@ import { SqliteConversationStore, SqliteEventLog } from "../services/messaging/a
 import { defaultMessagingLimits } from "../services/messaging/limits.ts";
 import { defaultGroupSettings } from "../services/messaging/ports.ts";
 import { createSend } from "../services/messaging/send.ts";
+import { SequenceFloor } from "../services/messaging/sequence-floor.ts";
 import type { Caller } from "../services/shared/auth.ts";
 import { createUuidV7Generator, systemClock } from "../services/shared/clock.ts";
 import { reasonOf } from "../services/shared/errors.ts";
@@ -39,7 +40,15 @@ async function setup() {
     }),
   );
   const bus = createMemoryBus({ logger: createLogger({ level: "error" }) });
-  const send = createSend({ access, log, bus, clock: systemClock, ids: createUuidV7Generator(), limits: defaultMessagingLimits });
+  const send = createSend({
+    access,
+    log,
+    bus,
+    clock: systemClock,
+    ids: createUuidV7Generator(),
+    limits: defaultMessagingLimits,
+    floor: new SequenceFloor(),
+  });
   const [owner, member] = [uid("owner"), uid("member")];
   const conversationId = await embeddedGroup({ users, conversations: store }, [owner, member]);
   const caller = (userId: string): Caller => ({ userId, deviceId: `${userId}-d`, token: "t", expiresAt: Date.now() + 60_000 });

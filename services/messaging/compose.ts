@@ -25,6 +25,7 @@ import type {
 import { createReceipts } from "./receipts.ts";
 import { createRetentionSweep, type RetentionSettings, retentionFromEnv } from "./retention.ts";
 import { createSend } from "./send.ts";
+import { SequenceFloor } from "./sequence-floor.ts";
 
 export interface MessagingStores {
   conversations: ConversationStore;
@@ -55,9 +56,11 @@ export function composeMessaging(deps: {
   const store = stores.conversations;
   const access = createAccess(store);
   const changes = createMembershipChanges({ store, log: stores.log, bus, clock, ids });
-  const send = createSend({ access, log: stores.log, bus, clock, ids, limits });
+  // Sends raise it and acks read it: one process's acks of its own sends skip a head read.
+  const floor = new SequenceFloor();
+  const send = createSend({ access, log: stores.log, bus, clock, ids, limits, floor });
   const history = createHistory({ access, store, log: stores.log, receipts: stores.receipts });
-  const receipts = createReceipts({ access, store, receipts: stores.receipts, bus });
+  const receipts = createReceipts({ access, store, receipts: stores.receipts, bus, floor });
   const conversations = createConversations({ store, users: stores.users, bus, clock, ids, limits, changes });
   const admin = createGroupAdmin({ access, store, users: stores.users, changes, limits });
   const invites = createInvites({

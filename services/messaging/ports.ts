@@ -165,9 +165,15 @@ export interface ConversationStore {
   seat(conversationId: string, userId: string): Promise<Seat | undefined>;
   /**
    * The seats of several users of one conversation in one read (a turn's acks of a group message);
-   * users who never were members are absent from the map.
+   * users who never were members are absent from the map. With `lastSequenceAtLeast` (the caller
+   * knows the log has reached it) a store may carry that as each seat's lastSequence instead of
+   * reading the head: a lower bound, which is all that acks at or below it need.
    */
-  seats(conversationId: string, userIds: readonly string[]): Promise<Map<string, Seat>>;
+  seats(
+    conversationId: string,
+    userIds: readonly string[],
+    options?: { lastSequenceAtLeast?: bigint },
+  ): Promise<Map<string, Seat>>;
 }
 
 export interface EventLog {

@@ -11,12 +11,15 @@ import { minOf } from "../shared/bigints.ts";
 import { requireId } from "../shared/validate.ts";
 import { type Access, visibleUpTo } from "./access.ts";
 import type { ConversationStore, ReceiptStore, Seat } from "./ports.ts";
+import type { SequenceFloor } from "./sequence-floor.ts";
 
 export interface ReceiptDeps {
   access: Access;
   store: ConversationStore;
   receipts: ReceiptStore;
   bus: EventBus;
+  /** What this process knows the logs have reached: acks at or below it need no head read. */
+  floor: SequenceFloor;
 }
 
 type Kind = "delivered" | "read";
@@ -47,8 +50,11 @@ export function createReceipts(deps: ReceiptDeps) {
 
   async function settle(conversationId: string, claims: Claim[]): Promise<void> {
     let seats: Map<string, Seat>;
+    const floor = deps.floor.of(conversationId);
+    // Only a claim above the floor needs the real last sequence to clamp against.
+    const known = floor !== undefined && claims.every((c) => c.through <= floor) ? { lastSequenceAtLeast: floor } : undefined;
     try {
-      seats = await deps.store.seats(conversationId, [...new Set(claims.map((c) => c.caller.userId))]);
+      seats = await deps.store.seats(conversationId, [...new Set(claims.map((c) => c.caller.userId))], known);
     } catch (error) {
       for (const claim of claims) claim.reject(error);
       return;

@@ -16,6 +16,7 @@ import { announcementOnly, isMembershipVersionConflict } from "./group-errors.ts
 import { permits } from "./group-rules.ts";
 import type { MessagingLimits } from "./limits.ts";
 import type { EventLog, Seat } from "./ports.ts";
+import type { SequenceFloor } from "./sequence-floor.ts";
 
 export interface SendDeps {
   access: Access;
@@ -24,6 +25,8 @@ export interface SendDeps {
   clock: Clock;
   ids: IdGenerator;
   limits: MessagingLimits;
+  /** Raised with every sequence a send is answered with. */
+  floor: SequenceFloor;
 }
 
 const utf8 = new TextEncoder();
@@ -113,6 +116,7 @@ export function createSend(deps: SendDeps) {
     const { event, duplicate } = await withSpan("event-log append", () =>
       appendAsMember(caller, conversationId, draft, clientMessageId),
     );
+    deps.floor.raise(conversationId, event.sequence);
     // Published on retries too: if an earlier attempt stored the event but died before publishing,
     // the retry completes the fanout. Devices drop the duplicate by (conversation, sequence).
     await withSpan("conversation-events publish", async (span) => {

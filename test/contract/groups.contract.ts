@@ -103,6 +103,20 @@ export function groupStateContract(name: string, makeAdapters: () => Promise<Mes
       assert.equal((await a.conversations.seats(conv.conversationId, [uid("stranger")])).size, 0);
     });
 
+    c.test("seats given a lower bound of the last sequence carry one between it and the real one", async (a) => {
+      const conv = await newConversation(a);
+      for (const id of ["m1", "m2", "m3"]) await send(a, conv.conversationId, conv.owner, id);
+      const users = conv.members.map((m) => m.userId);
+      const seats = await a.conversations.seats(conv.conversationId, users, { lastSequenceAtLeast: 2n });
+      assert.deepEqual([...seats.keys()].sort(), [...users].sort());
+      for (const userId of users) {
+        const lastSequence = seats.get(userId)?.lastSequence ?? -1n;
+        assert.ok(lastSequence >= 2n && lastSequence <= 4n, `${userId}: ${lastSequence}`);
+        assert.deepEqual(seats.get(userId)?.member, (await a.conversations.seat(conv.conversationId, userId))?.member);
+      }
+      assert.equal((await a.conversations.seats(uid("missing"), [conv.owner], { lastSequenceAtLeast: 2n })).size, 0);
+    });
+
     c.test("currentMemberIds lists exactly the members not removed, a re-added one included", async (a) => {
       const conv = await newConversation(a);
       const [left, back, stranger] = [uid("left"), uid("back"), uid("stranger")];

@@ -129,7 +129,8 @@ export class SqliteConversationStore implements ConversationStore {
     return r ? { member: toMember(r), group: toGroupState(r), lastSequence: BigInt(r.last_sequence as number) } : undefined;
   }
 
-  async seats(conversationId: string, userIds: readonly string[]) {
+  /** The head is joined in at no cost, so a known lower bound of the last sequence is not needed. */
+  async seats(conversationId: string, userIds: readonly string[], _options?: { lastSequenceAtLeast?: bigint }) {
     const seats = new Map<string, Seat>();
     if (userIds.length === 0) return seats;
     // One member (every ack of a 1:1 message): the keyed lookup, without building and parsing JSON.

@@ -210,20 +210,22 @@ export class CassandraConversationStore implements ConversationStore {
    * One partition read (the user ids are clustering keys, and every row carries the statics) and,
    * beside it, the head's point read for the last sequence the acks clamp to.
    */
-  async seats(conversationId: string, userIds: readonly string[]) {
+  async seats(conversationId: string, userIds: readonly string[], options: { lastSequenceAtLeast?: bigint } = {}) {
     const seats = new Map<string, Seat>();
     if (userIds.length === 0) return seats;
-    const [rows, head] = await Promise.all([
+    const known = options.lastSequenceAtLeast;
+    const [rows, lastSequence] = await Promise.all([
       select(this.#client, "SELECT * FROM members WHERE conversation_id = ? AND user_id IN ?", [
         conversationId,
         [...new Set(userIds)],
       ]),
-      readHead(this.#client, conversationId),
+      // The head is a separate partition: a known lower bound spares the read.
+      known ?? readHead(this.#client, conversationId).then((head) => head?.lastSequence),
     ]);
-    if (!head) return seats;
+    if (lastSequence === undefined) return seats;
     for (const row of rows) {
       const member = toMember(row);
-      if (member) seats.set(member.userId, { member, group: toGroupState(row), lastSequence: head.lastSequence });
+      if (member) seats.set(member.userId, { member, group: toGroupState(row), lastSequence });
     }
     return seats;
   }
