@@ -208,7 +208,8 @@ export class CassandraConversationStore implements ConversationStore {
 
   /**
    * One partition read (the user ids are clustering keys, and every row carries the statics) and,
-   * beside it, the head's point read for the last sequence the acks clamp to.
+   * beside it, the head's point read for the last sequence the acks clamp to, unless the caller
+   * knows a lower bound that covers them.
    */
   async seats(conversationId: string, userIds: readonly string[], options: { lastSequenceAtLeast?: bigint } = {}) {
     const seats = new Map<string, Seat>();
@@ -219,7 +220,6 @@ export class CassandraConversationStore implements ConversationStore {
         conversationId,
         [...new Set(userIds)],
       ]),
-      // The head is a separate partition: a known lower bound spares the read.
       known ?? readHead(this.#client, conversationId).then((head) => head?.lastSequence),
     ]);
     if (lastSequence === undefined) return seats;
