@@ -3,8 +3,9 @@
 // Runs with the engines (PARLEY_ENGINES=1); docs/cassandra.md has the proof these cases check.
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
+import { isMembershipVersionConflict } from "../../services/messaging/group-errors.ts";
 import type { CassandraClient } from "../../services/storage/cassandra/client.ts";
-import { messageEvent, range, shuffled, uid } from "./harness.ts";
+import { membersAddedEvent, messageEvent, range, shuffled, uid } from "./harness.ts";
 import { newConversation, noLimit } from "./messaging.contract.ts";
 
 const withEngines = process.env.PARLEY_ENGINES === "1";
@@ -28,7 +29,17 @@ describe("the Cassandra event log with several writers", { skip: !withEngines &&
       });
     const stored = async () =>
       (await (logs[0] as (typeof logs)[number]).readAfter(conv.conversationId, 0n, noLimit, 10_000)).map((e) => e.sequence);
-    return { send, stored, views: counted.views, conversations, conv };
+    /** A membership change (it bumps the version) through `writer`, expecting `expected`. */
+    const add = (writer: number, expected: bigint) => {
+      const userId = uid("joiner");
+      return (logs[writer] as (typeof logs)[number]).append({
+        conversationId: conv.conversationId,
+        event: membersAddedEvent(conv.owner, [userId]),
+        membership: { add: [{ userId, role: "member" }] },
+        expectedMembershipVersion: expected,
+      });
+    };
+    return { send, add, stored, views: counted.views, conversations, conv };
   }
 
   test("one writer's appends one after another read the head once: each decision leaves what the next needs", async () => {
@@ -57,6 +68,20 @@ describe("the Cassandra event log with several writers", { skip: !withEngines &&
     assert.deepEqual([elsewhere.duplicate, elsewhere.event.sequence], [true, 3n]);
     assert.equal((await w.send(0, "m3")).event.sequence, 4n, "and the first writer, behind by a view, goes on at 4");
     assert.deepEqual(await w.stored(), range(1n, 4n));
+  });
+
+  test("an expected version that holds is decided though this writer's last decision is out of date", async () => {
+    const w = await setup(2);
+    await w.add(0, 0n);
+    await w.add(1, 1n);
+    // Writer 0 last decided version 1; the version is 2 now, as this append expects.
+    assert.equal((await w.add(0, 2n)).event.sequence, 4n);
+    // And one that expects a version that no longer holds is refused, from either writer.
+    for (const writer of [1, 0]) {
+      await assert.rejects(w.add(writer, 2n), (error) => isMembershipVersionConflict(error));
+    }
+    assert.equal((await w.add(1, 3n)).event.sequence, 5n);
+    assert.deepEqual(await w.stored(), range(1n, 5n));
   });
 
   test("three writers at once with shared client ids: one event per id, contiguous", async () => {

@@ -95,21 +95,26 @@ export class Sequencer {
   /** Returns once every append of the group is decided (completion goes on in the background). */
   async #allocate(conversationId: string, lane: Lane, group: Waiter[]) {
     let pending = group;
+    // What this process's last decision left (docs/cassandra.md): exact unless another decision
+    // came since, which only the LWT's condition can tell. So it may lead to a decision, never to
+    // a refusal: where it would refuse an append, the next round reads the real view.
+    let known = lane.known;
+    lane.known = undefined;
     for (let round = 0; pending.length > 0; round++) {
       if (round >= maxRounds) throw new Error(`append to ${conversationId}: no decision after ${maxRounds} rounds`);
       if (round > 0) await sleep(Math.random() * Math.min(round, 10) * 2);
       // Order matters for the proof: head and stage first, then idempotency rows, then the LWT.
-      // The first round may start from what this process's last decision left (docs/cassandra.md).
-      const known = lane.known;
-      lane.known = undefined;
-      const view = round === 0 && known ? known : await this.#view(conversationId, lane);
+      const view = known ?? (await this.#view(conversationId, lane));
+      const provisional = known !== undefined;
+      known = undefined;
       if (!view) {
         for (const waiter of pending) fail(waiter, conversationNotFound());
         return;
       }
       pending = await this.#settleDecided(conversationId, view.head.lastSequence, view.stage, pending);
       if (pending.length === 0) return;
-      const checked = await this.#checkVersions(conversationId, lane, view, pending);
+      const checked = await this.#checkVersions(conversationId, lane, view, pending, provisional);
+      if (!checked) continue;
       pending = checked.accepted;
       if (pending.length === 0) return;
       const deletable = await this.#deletable(conversationId, lane, view.stage);
@@ -120,9 +125,16 @@ export class Sequencer {
   /**
    * The compare-and-set of membership versions: walks the group in order with the head's decided
    * version, failing each append that expects another version (MEMBERSHIP_VERSION_CONFLICT) and
-   * counting up for each that changes it. Returns the rest with the version each leaves behind.
+   * counting up for each that changes it. Returns the rest with the version each leaves behind;
+   * undefined, failing none, when the view is provisional and would fail one.
    */
-  async #checkVersions(conversationId: string, lane: Lane, view: { head: Head; stage: StageRow[] }, pending: Waiter[]) {
+  async #checkVersions(
+    conversationId: string,
+    lane: Lane,
+    view: { head: Head; stage: StageRow[] },
+    pending: Waiter[],
+    provisional: boolean,
+  ) {
     let version = view.head.membershipVersion;
     const accepted: Waiter[] = [];
     const versions: bigint[] = [];
@@ -138,6 +150,7 @@ export class Sequencer {
       versions.push(version);
     }
     if (rejected.length > 0) {
+      if (provisional) return undefined;
       // The losers may have read the members partition before a decided change reached it:
       // complete those changes so the callers' next read sees the version the head has.
       await this.#completeChanges(conversationId, lane, view.stage);
