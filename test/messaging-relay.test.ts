@@ -36,7 +36,7 @@ after(async () => {
 
 const key = "test internal key";
 
-async function setUp(options: { relay?: boolean; gatewayKey?: string; inFlightLimit?: number } = {}) {
+async function setUp(options: { relay?: boolean; gatewayKey?: string; inFlightLimit?: number; instances?: number } = {}) {
   const clock = { now: () => Date.now() };
   const devices = memoryDeviceStore();
   const tokens = createTokenIssuer({ secret: new Uint8Array(32).fill(9), clock, accessTtlMs: 60_000 });
@@ -48,62 +48,71 @@ async function setUp(options: { relay?: boolean; gatewayKey?: string; inFlightLi
   let held: Promise<void> | undefined;
   const heldCalls = { running: 0, most: 0 };
   const inFlight = { value: 0, inc: () => inFlight.value++, dec: () => inFlight.value-- };
-  const impl = {
-    async sendMessage(req: { conversationId: string; clientMessageId: string }, ctx: HandlerContext) {
-      const caller = callerOf(ctx);
-      if (req.conversationId === "missing") throw conversationNotFound();
-      if (req.conversationId === "held") {
-        heldCalls.most = Math.max(heldCalls.most, ++heldCalls.running);
-        await held;
-        heldCalls.running--;
-      }
-      return { messageId: `${caller.userId}/${caller.deviceId}/${req.clientMessageId}`, sequence: 1n };
-    },
-    async markDelivered(_req: unknown, ctx: HandlerContext) {
-      callerOf(ctx);
-      return {};
-    },
-  } as unknown as ServiceImpl<typeof MessagingService>;
+  /** Per instance, the conversation of every send and receipt it answered. */
+  const seen: string[][] = [];
+  const implFor = (instance: number) =>
+    ({
+      async sendMessage(req: { conversationId: string; clientMessageId: string }, ctx: HandlerContext) {
+        const caller = callerOf(ctx);
+        seen[instance]?.push(req.conversationId);
+        if (req.conversationId === "missing") throw conversationNotFound();
+        if (req.conversationId === "held") {
+          heldCalls.most = Math.max(heldCalls.most, ++heldCalls.running);
+          await held;
+          heldCalls.running--;
+        }
+        return { messageId: `${caller.userId}/${caller.deviceId}/${req.clientMessageId}`, sequence: 1n };
+      },
+      async markDelivered(req: { conversationId: string }, ctx: HandlerContext) {
+        callerOf(ctx);
+        seen[instance]?.push(req.conversationId);
+        return {};
+      },
+    }) as unknown as ServiceImpl<typeof MessagingService>;
   const procedures: string[] = [];
   const seeProcedures: Interceptor = (next) => (req) => {
     procedures.push(req.method.name);
     return next(req);
   };
   const draining = new AbortController();
-  const served = await serve({
-    routes: (router) => {
-      router.service(MessagingService, impl);
-      if (options.relay !== false) {
-        router.service(
-          MessagingRelayService,
-          createMessagingRelayService({
-            messaging: createLocalClient(MessagingService, impl, authenticator),
-            logger: silentLogger,
-            closing: draining.signal,
-            inFlightLimit: options.inFlightLimit,
-            inFlight,
-          }),
-        );
-      }
-    },
-    interceptors: [seeProcedures, createAuthInterceptor(authenticator, { internalKey: key })],
-    host: "127.0.0.1",
-    port: 0,
-    logger: silentLogger,
-  });
-  servers.push(served);
-  const url = `http://127.0.0.1:${served.port}`;
+  const instances: { url: string; served: Served }[] = [];
+  for (let instance = 0; instance < (options.instances ?? 1); instance++) {
+    seen.push([]);
+    const impl = implFor(instance);
+    const served = await serve({
+      routes: (router) => {
+        router.service(MessagingService, impl);
+        if (options.relay !== false) {
+          router.service(
+            MessagingRelayService,
+            createMessagingRelayService({
+              messaging: createLocalClient(MessagingService, impl, authenticator),
+              logger: silentLogger,
+              closing: draining.signal,
+              inFlightLimit: options.inFlightLimit,
+              inFlight,
+            }),
+          );
+        }
+      },
+      interceptors: [seeProcedures, createAuthInterceptor(authenticator, { internalKey: key })],
+      host: "127.0.0.1",
+      port: 0,
+      logger: silentLogger,
+    });
+    servers.push(served);
+    instances.push({ url: `http://127.0.0.1:${served.port}`, served });
+  }
+  const url = (instances[0] as { url: string }).url;
   const messaging: Client<typeof MessagingService> = relayedMessaging(
     createClient(MessagingService, createGrpcTransport({ baseUrl: url })),
-    [
-      {
-        url,
-        client: createClient(
-          MessagingRelayService,
-          createGrpcTransport({ baseUrl: url, interceptors: [internalKeyInterceptor(options.gatewayKey ?? key)] }),
-        ),
-      },
-    ],
+    instances.map((instance) => ({
+      url: instance.url,
+      client: createClient(
+        MessagingRelayService,
+        createGrpcTransport({ baseUrl: instance.url, interceptors: [internalKeyInterceptor(options.gatewayKey ?? key)] }),
+      ),
+    })),
     silentLogger,
   );
   const relayClient = createClient(
@@ -113,6 +122,8 @@ async function setUp(options: { relay?: boolean; gatewayKey?: string; inFlightLi
   return {
     messaging,
     relayClient,
+    seen,
+    instances,
     signIn,
     devices,
     procedures,
@@ -244,4 +255,33 @@ test("a stream runs at most its limit of requests at once; the rest wait their t
   );
   assert.equal(heldCalls.most, 2);
   assert.equal(inFlight.value, 0);
+});
+
+test("a conversation's sends and receipts all go to one instance; while it is gone, to the next", async () => {
+  const { messaging, signIn, seen, instances } = await setUp({ instances: 3 });
+  const alice = await signIn("alice", "phone");
+  const as = { headers: onBehalfOf(alice) };
+  const conversations = Array.from({ length: 30 }, (_, i) => `conversation-${i}`);
+  for (const conversationId of conversations) {
+    await messaging.sendMessage({ conversationId, clientMessageId: "m1" }, as);
+    await messaging.markDelivered({ conversationId, throughSequence: 1n }, as);
+    await messaging.sendMessage({ conversationId, clientMessageId: "m2" }, as);
+  }
+  const instanceOf = (conversationId: string) => seen.findIndex((ids) => ids.includes(conversationId));
+  for (const conversationId of conversations) {
+    const at = seen.filter((ids) => ids.includes(conversationId));
+    assert.equal(at.length, 1, `${conversationId} went to one instance`);
+    assert.equal(at[0]?.filter((id) => id === conversationId).length, 3);
+  }
+  assert.ok(
+    seen.every((ids) => ids.length > 0),
+    `every instance has some conversations: ${seen.map((ids) => ids.length)}`,
+  );
+
+  const gone = instanceOf("conversation-0");
+  await (instances[gone] as { served: Served }).served.close(100);
+  const before = seen.map((ids) => ids.length);
+  await messaging.sendMessage({ conversationId: "conversation-0", clientMessageId: "m3" }, as);
+  assert.equal(seen[gone]?.length, before[gone], "not the instance that is gone");
+  assert.equal(seen.flat().length, before.reduce((a, b) => a + b) + 1, "but another one");
 });

@@ -1,7 +1,9 @@
 // A MessagingService client whose sends and receipts go over one long-lived Relay stream per
 // messaging instance (shared/stream-channel.ts says why); every other call stays a call. Each
 // request carries its device's access token, which messaging checks as it would the bearer
-// header, and the caller sees the same responses and errors, details included.
+// header, and the caller sees the same responses and errors, details included. A conversation's
+// requests go to one instance (by a hash of its id), so its appends queue in one process and share
+// decisions, and that process knows the conversation's head from its own last decision.
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { type CallOptions, type Client, Code, ConnectError } from "@connectrpc/connect";
 import {
@@ -44,11 +46,9 @@ export function relayedMessaging(
       onOpen,
     }),
   );
-  let next = 0;
-
   /**
-   * Round-robin over the instances; UNAVAILABLE passes the call on to the next, as balancedTransport
-   * does for calls (Parley's writes are idempotent). Undefined: make it a call instead.
+   * The conversation's instance first; UNAVAILABLE passes the call on to the next, as
+   * balancedTransport does for calls (Parley's writes are idempotent). Undefined: make it a call.
    */
   async function relay(call: Call, options: CallOptions | undefined): Promise<RelayResponse["outcome"] | undefined> {
     // No header: a call, which messaging refuses as it always has. A malformed one: TOKEN_MISSING, as there.
@@ -56,8 +56,9 @@ export function relayedMessaging(
     if (header === null) return undefined;
     const token = bearerToken(header);
     let lastError: unknown;
+    const first = hashOf(call.value?.conversationId ?? "");
     for (let attempt = 0; attempt < channels.length; attempt++) {
-      const channel = channels[next++ % channels.length] as StreamChannel<RelayRequest, RelayResponse>;
+      const channel = channels[(first + attempt) % channels.length] as StreamChannel<RelayRequest, RelayResponse>;
       if (channel.unsupported) return undefined;
       try {
         const response = await channel.call(
@@ -94,6 +95,13 @@ export function relayedMessaging(
       return expect<MarkReadResponse>(outcome, "markRead");
     },
   };
+}
+
+/** FNV-1a over the UTF-16 code units: cheap, and spreads ids evenly over a few instances. */
+function hashOf(id: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) hash = Math.imul(hash ^ id.charCodeAt(i), 0x01000193);
+  return hash >>> 0;
 }
 
 function expect<T>(outcome: RelayResponse["outcome"], kind: string): T {
