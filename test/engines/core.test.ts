@@ -2,8 +2,11 @@
 // recipients on the other; concurrent senders through both gateways and two messaging instances.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
 import { DeviceStream } from "../../clients/node/device-stream.ts";
 import { bearer } from "../../clients/node/transport.ts";
+import { MessagingService } from "../../gen/parley/v1/messaging_pb.js";
 import type { Cluster } from "../../scripts/cluster/launcher.ts";
 import { range, sequencesIn, textMessage } from "../helpers/chat.ts";
 import { eventually, newPhone, type SignedIn } from "../helpers/parley.ts";
@@ -126,9 +129,15 @@ describe("concurrent writers", () => {
     const streams = members.map((m, i) => on(i % 2, m));
     await Promise.all(streams.map((s) => s.caughtUp));
     const perSender = 25;
+    // A gateway relays a conversation's sends to one instance; calls straight to each instance
+    // make both write into the conversation at once.
+    const direct = ["messaging-1", "messaging-2"].map((name, i) => ({
+      client: createClient(MessagingService, createGrpcTransport({ baseUrl: cluster.get(name).url })),
+      sender: members[i] as SignedIn,
+    }));
     const sequences = (
-      await Promise.all(
-        streams.map(async (stream, sender) => {
+      await Promise.all([
+        ...streams.map(async (stream, sender) => {
           const mine: bigint[] = [];
           for (let i = 0; i < perSender; i++) {
             const result = await stream.send(textMessage(id, `s${sender}m${i}`));
@@ -137,9 +146,17 @@ describe("concurrent writers", () => {
           }
           return mine;
         }),
-      )
+        ...direct.map(async ({ client, sender }, n) => {
+          const mine: bigint[] = [];
+          for (let i = 0; i < perSender; i++) {
+            const sent = await client.sendMessage(textMessage(id, `d${n}m${i}`), { headers: bearer(sender.accessToken) });
+            mine.push(sent.sequence);
+          }
+          return mine;
+        }),
+      ])
     ).flat();
-    const last = BigInt(1 + members.length * perSender);
+    const last = BigInt(1 + (members.length + direct.length) * perSender);
     assert.deepEqual(
       sequences.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)),
       range(2n, last),
