@@ -3,8 +3,7 @@
 // copies it touches. Where every write goes through them (the all-in-one server) a copy is kept
 // until then; where other processes write the same stores (several push processes in distributed
 // mode), `maxAgeMs` bounds how long this one may act on a copy older than their writes.
-import { type Clock, systemClock } from "../../shared/clock.ts";
-import { LruMap } from "../../shared/lru-map.ts";
+import { AgedCopies, type AgedCopiesOptions } from "../../shared/aged-copies.ts";
 import type {
   ConversationSetting,
   ConversationSettingStore,
@@ -14,66 +13,21 @@ import type {
   PushToken,
 } from "../ports.ts";
 
-export interface PushCacheOptions {
-  /** Most entries kept (users for devices, conversations for settings). */
-  capacity?: number;
-  /**
-   * A copy older than this is read again. Unbounded when every write goes through this object;
-   * with other writers, what they write shows here within this long.
-   */
-  maxAgeMs?: number;
-  clock?: Clock;
-}
-
-/** A remembered value and when it was read. */
-interface Copy<V> {
-  value: V;
-  readAt: number;
-}
-
-/** The fresh part of the cache: a copy past `maxAgeMs` counts as absent. */
-class Copies<K, V> {
-  readonly #entries: LruMap<K, Copy<V>>;
-  readonly #maxAgeMs: number;
-  readonly #clock: Clock;
-
-  constructor(options: PushCacheOptions, defaultCapacity: number) {
-    this.#entries = new LruMap(options.capacity ?? defaultCapacity);
-    this.#maxAgeMs = options.maxAgeMs ?? Number.POSITIVE_INFINITY;
-    this.#clock = options.clock ?? systemClock;
-  }
-
-  get(key: K): V | undefined {
-    const copy = this.#entries.get(key);
-    if (!copy) return undefined;
-    if (this.#maxAgeMs === Number.POSITIVE_INFINITY || this.#clock.now() - copy.readAt <= this.#maxAgeMs) return copy.value;
-    this.#entries.delete(key);
-    return undefined;
-  }
-
-  /** `readAt`: taken before the read began, so the copy never counts as newer than it is. */
-  set(key: K, value: V, readAt: number): void {
-    this.#entries.set(key, { value, readAt });
-  }
-
-  now(): number {
-    return this.#clock.now();
-  }
-
-  delete(key: K): void {
-    this.#entries.delete(key);
-  }
-}
+/**
+ * `capacity`: users for devices, conversations for settings. `maxAgeMs`: unbounded when every
+ * write goes through this object; with other writers, what they write shows here within this long.
+ */
+export type PushCacheOptions = AgedCopiesOptions;
 
 export class CachedPushDeviceStore implements PushDeviceStore {
   readonly #store: PushDeviceStore;
-  readonly #byUser: Copies<string, PushDevice[]>;
+  readonly #byUser: AgedCopies<string, PushDevice[]>;
   /** Bumped by every write: a read that overlapped one does not keep what it read. */
   #writes = 0;
 
   constructor(store: PushDeviceStore, options: PushCacheOptions = {}) {
     this.#store = store;
-    this.#byUser = new Copies(options, 100_000);
+    this.#byUser = new AgedCopies(options, 100_000);
   }
 
   async devicesOf(userIds: string[]): Promise<PushDevice[]> {
@@ -126,12 +80,12 @@ export class CachedPushDeviceStore implements PushDeviceStore {
 
 export class CachedConversationSettingStore implements ConversationSettingStore {
   readonly #store: ConversationSettingStore;
-  readonly #byConversation: Copies<string, Map<string, ConversationSetting>>;
+  readonly #byConversation: AgedCopies<string, Map<string, ConversationSetting>>;
   #writes = 0;
 
   constructor(store: ConversationSettingStore, options: PushCacheOptions = {}) {
     this.#store = store;
-    this.#byConversation = new Copies(options, 10_000);
+    this.#byConversation = new AgedCopies(options, 10_000);
   }
 
   async forConversation(conversationId: string): Promise<Map<string, ConversationSetting>> {
