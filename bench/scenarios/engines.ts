@@ -7,8 +7,9 @@ import { targets } from "../config.ts";
 import { progress } from "../core/progress.ts";
 import { figure, notReached, type ScenarioResult } from "../report/results.ts";
 import { enginesUp } from "../targets/engines.ts";
+import { describeHopAges, type HopAges, hopAgesBetween } from "../targets/hop-ages.ts";
 import { serverRoot } from "../targets/spawn-server.ts";
-import type { Account } from "../targets/target.ts";
+import type { Account, Target } from "../targets/target.ts";
 import { catchUpOn } from "./catch-up.ts";
 import { emptyResult, type Scenario } from "./context.ts";
 import { groupLadder, groupResult } from "./group-fanout.ts";
@@ -38,6 +39,7 @@ export const enginesScenario: Scenario = {
       // The engines' own bound (100 ms), not the embedded ladders' 50: what the cluster sustains
       // is then read against its target.
       const bar = targets.enginesP99.value;
+      const hopsBefore = await target.hopAges?.();
       const ladder = await oneToOneLadder(
         target,
         profile,
@@ -47,6 +49,7 @@ export const enginesScenario: Scenario = {
         bar,
       );
       ladderResult(one, ladder, bar);
+      await noteHopAges(target, hopsBefore, one.notes);
       const step = ladder.steps.find((s) => s.step["offered msgs/s"] === rate);
       const highest = ladder.steps.at(-1)?.step["offered msgs/s"];
       const p99Name = `p99 send→deliver at ${rate} msgs/s for ${engines.sustainMs / 1000} s`;
@@ -78,10 +81,12 @@ export const enginesScenario: Scenario = {
           ctx.profile.mode === "full"
             ? { startRate: startRate.parley, factor, maxRate: engines.groupRate * 16 }
             : { startRate: engines.groupRate, factor: 2, maxRate: engines.groupRate, half: false };
+        const groupHopsBefore = await target.hopAges?.();
         const groupSteps = await groupLadder(target, ctx.profile, members, group, "grpc", `engines-group-${size}`, rates);
         const result = groupResult(target.label, size, "grpc", groupSteps);
         result.id = `engines-group-${size}`;
         if (ctx.profile.mode === "quick") result.notes.push(`Quick run: one step at ${engines.groupRate} msgs/s into the group.`);
+        await noteHopAges(target, groupHopsBefore, result.notes);
         result.durationSeconds = (performance.now() - began) / 1000;
         results.push(result);
       }
@@ -93,3 +98,10 @@ export const enginesScenario: Scenario = {
     });
   },
 };
+
+/** Adds the hops' ages over what ran since `before` (a cluster without the histograms adds nothing). */
+async function noteHopAges(target: Target, before: HopAges | undefined, notes: string[]) {
+  const after = await target.hopAges?.();
+  const line = before && after ? describeHopAges(hopAgesBetween(before, after)) : undefined;
+  if (line) notes.push(line);
+}

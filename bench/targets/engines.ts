@@ -16,6 +16,7 @@ import type { startCluster as StartCluster } from "../../scripts/cluster/launche
 import { coresOver } from "../core/meter.ts";
 import { track } from "../core/processes.ts";
 import { progress } from "../core/progress.ts";
+import { scrapeHopAges } from "./hop-ages.ts";
 import type { ServerOptions } from "./parley.ts";
 import { codeBox, signInMany } from "./sign-in.ts";
 import { serverRoot } from "./spawn-server.ts";
@@ -90,6 +91,7 @@ export async function startEngines(options: ServerOptions): Promise<Target> {
     quietCores: idle + 0.25,
     serverPids,
     heap: async () => undefined,
+    hopAges: () => scrapeHopAges([...cluster.processes.values()].map((p) => p.metricsPort).filter((port) => port > 0)),
     async accounts(n) {
       const phones = Array.from({ length: n }, (_, i) => `+1998${runTag}${String(signedIn + i).padStart(6, "0")}`);
       signedIn += n;

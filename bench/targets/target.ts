@@ -2,6 +2,8 @@
 // meter, accounts to sign devices in with, and conversations among them. Implemented by the
 // embedded Parley server, the Parley engines cluster and the bare relay baseline.
 
+import type { HopAges } from "./hop-ages.ts";
+
 export interface Account {
   userId: string;
   deviceId: string;
@@ -33,6 +35,8 @@ export interface Target {
   group(owner: Account, members: Account[]): Promise<string>;
   /** Stores messages through the unary SendMessage (seeding history, not measured). */
   sendUnary(from: Account, conversationId: string, clientMessageId: string, body: string): Promise<void>;
+  /** The cluster's per-hop message ages (engines only), to difference around a step. */
+  hopAges?(): Promise<HopAges>;
   /** Where the server's CPU profile went, when --cpu-prof is on. */
   profiles: string[];
   stop(): Promise<void>;

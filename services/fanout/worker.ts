@@ -5,6 +5,7 @@
 // neither builds one huge call nor floods the gateways. Each event counts in
 // parley_fanout_events_total{strategy}.
 
+import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { Counter } from "prom-client";
 import type { ConversationEvent } from "../../gen/parley/v1/events_pb.js";
 import { type EventBus, receiptKindHeader } from "../bus/ports.ts";
@@ -128,6 +129,8 @@ export function createFanoutWorker(deps: {
         deps.bus.subscribe("conversation-events", "fanout", (event, _key, headers) =>
           // The span continues the sender's trace from the message headers.
           withSpanFromHeaders("conversation-events consume", headers, async () => {
+            if (event.sentAt)
+              deps.metrics?.eventAge.observe({ hop: "consumed" }, (Date.now() - timestampMs(event.sentAt)) / 1000);
             await deliver(recipientsAt(await members.forEvent(event), event.sequence), event);
           }),
         ),

@@ -50,5 +50,11 @@ export function composeGateway(deps: {
     onStreamCount: (delta) => metrics.openStreams.inc(delta),
     extension: deps.extension,
   });
-  return { registry, sessionService, internalService: createGatewayInternalService(registry, deps.closing) };
+  return {
+    registry,
+    sessionService,
+    internalService: createGatewayInternalService(registry, deps.closing, (ageMs) =>
+      metrics.eventAge.observe({ hop: "offered" }, ageMs / 1000),
+    ),
+  };
 }

@@ -1,6 +1,7 @@
 // GatewayInternalService: fanout workers hand events, receipts and sign-outs to this gateway's streams,
 // one call each (Deliver) or many on one long-lived stream (DeliverStream).
 import { create } from "@bufbuild/protobuf";
+import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import {
   type DeliverRequest,
@@ -18,18 +19,21 @@ const deliverSpanName = `${GatewayInternalService.typeName}/${GatewayInternalSer
 /**
  * `closing` aborts when the gateway starts to drain: open DeliverStreams end and new ones are
  * refused (UNAVAILABLE), so no fanout worker's stream holds the server open while it stops.
+ * `onOffered` is told each delivered message's age (now minus its sentAt) once its devices have it.
  */
 export function createGatewayInternalService(
   registry: SessionRegistry,
   closing: AbortSignal = new AbortController().signal,
+  onOffered?: (ageMs: number) => void,
 ): ServiceImpl<typeof GatewayInternalService> {
   function deliver(req: DeliverRequest): DeliverResponse {
     const payload = req.payload;
     switch (payload.case) {
-      case "event":
-        return create(DeliverResponseSchema, {
-          offered: registry.offerEvent(req.userIds, payload.value, { receiptsNotLive: req.receiptsNotLive }),
-        });
+      case "event": {
+        const offered = registry.offerEvent(req.userIds, payload.value, { receiptsNotLive: req.receiptsNotLive });
+        if (onOffered && payload.value.sentAt) onOffered(Date.now() - timestampMs(payload.value.sentAt));
+        return create(DeliverResponseSchema, { offered });
+      }
       case "receipt":
         return create(DeliverResponseSchema, { offered: registry.offerReceipt(req.userIds, payload.value) });
       case "closeDeviceId":

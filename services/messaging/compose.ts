@@ -58,7 +58,16 @@ export function composeMessaging(deps: {
   const changes = createMembershipChanges({ store, log: stores.log, bus, clock, ids });
   // Sends raise it and acks read it: one process's acks of its own sends skip a head read.
   const floor = new SequenceFloor();
-  const send = createSend({ access, log: stores.log, bus, clock, ids, limits, floor });
+  const send = createSend({
+    access,
+    log: stores.log,
+    bus,
+    clock,
+    ids,
+    limits,
+    floor,
+    onHop: (hop, ageMs) => metrics.eventAge.observe({ hop }, ageMs / 1000),
+  });
   const history = createHistory({ access, store, log: stores.log, receipts: stores.receipts });
   const receipts = createReceipts({ access, store, receipts: stores.receipts, bus, floor });
   const conversations = createConversations({ store, users: stores.users, bus, clock, ids, limits, changes });

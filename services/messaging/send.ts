@@ -27,6 +27,8 @@ export interface SendDeps {
   limits: MessagingLimits;
   /** Raised with every sequence a send is answered with. */
   floor: SequenceFloor;
+  /** Told how long after acceptance a send's event was appended, then published (metrics). */
+  onHop?: (hop: "appended" | "published", ageMs: number) => void;
 }
 
 const utf8 = new TextEncoder();
@@ -106,23 +108,26 @@ export function createSend(deps: SendDeps) {
     const conversationId = requireId(req.conversationId, "conversation_id");
     const clientMessageId = requireClientId(req.clientMessageId, "client_message_id");
     const content = validateContent(req.content, deps.limits);
+    const acceptedMs = deps.clock.now();
     const draft = create(ConversationEventSchema, {
       eventId: deps.ids.next(),
       senderUserId: caller.userId,
       senderDeviceId: caller.deviceId,
-      sentAt: timestampFromMs(deps.clock.now()),
+      sentAt: timestampFromMs(acceptedMs),
       body: { case: "message", value: { clientMessageId, content } },
     });
     const { event, duplicate } = await withSpan("event-log append", () =>
       appendAsMember(caller, conversationId, draft, clientMessageId),
     );
     deps.floor.raise(conversationId, event.sequence);
+    deps.onHop?.("appended", deps.clock.now() - acceptedMs);
     // Published on retries too: if an earlier attempt stored the event but died before publishing,
     // the retry completes the fanout. Devices drop the duplicate by (conversation, sequence).
     await withSpan("conversation-events publish", async (span) => {
       span.setAttribute("parley.sequence", event.sequence.toString());
       await deps.bus.publish("conversation-events", conversationId, event, traceHeaders());
     });
+    deps.onHop?.("published", deps.clock.now() - acceptedMs);
     return create(SendMessageResponseSchema, {
       messageId: event.eventId,
       sequence: event.sequence,

@@ -26,6 +26,18 @@ export function createMetrics() {
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers: [registry],
     }),
+    // A message's age at each hop, so its send→deliver time splits into the hops' shares (sentAt is
+    // messaging's clock at acceptance; across hosts the ages include the clocks' offset).
+    eventAge: new Histogram({
+      name: "parley_event_age_seconds",
+      help: "Age of a message event (now minus its sentAt, stamped when messaging accepted it) at each hop: appended and published (messaging), consumed (fanout), offered (gateway, distributed mode)",
+      labelNames: ["hop"],
+      buckets: [
+        0.0005, 0.001, 0.002, 0.003, 0.004, 0.005, 0.0075, 0.01, 0.0125, 0.015, 0.02, 0.025, 0.03, 0.04, 0.05, 0.075, 0.1, 0.25,
+        0.5, 1, 2.5, 10,
+      ],
+      registers: [registry],
+    }),
     // The embedded store's WAL, checkpointed by a background thread (services/storage/checkpointer.ts).
     walFramesPending: new Gauge({
       name: "parley_sqlite_wal_frames_pending",
