@@ -1,66 +1,70 @@
-// Routes in Redis, shared by every gateway and fanout worker. Redis 7.0 cannot expire one field
-// of a hash, so each route is its own key with a PX lifetime, and a set per user lists the
-// user's device ids (cleaned when lookup finds a route gone). All keys of one user share the
-// hash tag {userId}, so each script touches one cluster slot. Losing Redis loses no message:
-// gateways re-create their routes on the next heartbeat tick (refresh).
+// Routes in Redis, shared by every gateway and fanout worker: one hash per user, a field per
+// device, so a lookup is one plain HGETALL per user (no script: fanout and push look up every
+// recipient of every event, and a script call costs Redis about ten times a HGETALL). Redis 7.0
+// cannot expire one field of a hash, so each value carries its expiry time (the writer's clock)
+// and readers skip expired ones; the writes drop them, and the hash itself expires with its
+// longest-lived route. All of a user's routes sit under the hash tag {userId}, one cluster slot.
+// Losing Redis loses no message: gateways re-create their routes on the next heartbeat tick
+// (refresh).
 import type { Redis } from "ioredis";
 import { defineScript } from "../../storage/redis.ts";
 import type { Route, RouteRegistry } from "../ports.ts";
 
-// The set lives as long as its longest-lived route: NX sets a lifetime on a new set, GT only
-// ever lengthens it.
-const touchSet = `
-redis.call('SADD', KEYS[2], ARGV[3])
-redis.call('PEXPIRE', KEYS[2], ARGV[2], 'NX')
-redis.call('PEXPIRE', KEYS[2], ARGV[2], 'GT')
+// A field's value: {"gatewayId":…,"sessionId":…,"expiresAt":ms}. The user and device are the key
+// and the field. `live(value, now)` in Lua and `expiresAt > now` in lookup read the same rule.
+const helpers = `
+local function live(value, now)
+  return value and cjson.decode(value).expiresAt > now
+end
+-- Drops the hash's expired fields, then makes the hash live as long as its longest-lived route:
+-- NX sets a lifetime on a new hash, GT only ever lengthens it.
+local function tidy(key, now, ttl)
+  local all = redis.call('HGETALL', key)
+  for i = 1, #all, 2 do
+    if not live(all[i + 1], now) then redis.call('HDEL', key, all[i]) end
+  end
+  redis.call('PEXPIRE', key, ttl, 'NX')
+  redis.call('PEXPIRE', key, ttl, 'GT')
+end
 `;
 
-// KEYS route, user set; ARGV route JSON, ttl ms, device id.
-const registerLua = `
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-${touchSet}
+// KEYS user hash; ARGV device id, value, ttl ms, now ms.
+const registerLua = `${helpers}
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+tidy(KEYS[1], tonumber(ARGV[4]), ARGV[3])
 return 1
 `;
 
-// KEYS route, user set; ARGV route JSON, ttl ms, device id, session id. Extends the route, or
-// re-creates it when it is missing (Redis lost it); leaves a route of another (newer) session.
-const refreshLua = `
-local current = redis.call('GET', KEYS[1])
-if current and cjson.decode(current).sessionId ~= ARGV[4] then return 0 end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-${touchSet}
-if current then return 1 end
+// KEYS user hash; ARGV device id, value, ttl ms, now ms, session id. Extends the route, or
+// re-creates it when it is missing or expired (Redis lost it, or a refresh came late); leaves a
+// live route of another (newer) session.
+const refreshLua = `${helpers}
+local now = tonumber(ARGV[4])
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+local alive = live(current, now)
+if alive and cjson.decode(current).sessionId ~= ARGV[5] then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+tidy(KEYS[1], now, ARGV[3])
+if alive then return 1 end
 return 2
 `;
 
-// KEYS route, user set; ARGV session id, device id. Compare-and-delete on the session.
+// KEYS user hash; ARGV device id, session id. Compare-and-delete on the session.
 const unregisterLua = `
-local current = redis.call('GET', KEYS[1])
-if current and cjson.decode(current).sessionId ~= ARGV[1] then return 0 end
-redis.call('DEL', KEYS[1])
-redis.call('SREM', KEYS[2], ARGV[2])
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+if current and cjson.decode(current).sessionId ~= ARGV[2] then return 0 end
+redis.call('HDEL', KEYS[1], ARGV[1])
 return 1
-`;
-
-// KEYS user set; ARGV the user's route-key prefix. One round trip per lookup: the set's device
-// ids, their routes, and the ids whose route expired dropped from the set, all in one atomic step
-// (so a route registered meanwhile is never dropped). The route keys are built here from the set,
-// not declared: they carry the set's hash tag, so they live in its cluster slot.
-const lookupLua = `
-local ids = redis.call('SMEMBERS', KEYS[1])
-if #ids == 0 then return {} end
-local keys = {}
-for i, id in ipairs(ids) do keys[i] = ARGV[1] .. id end
-local values = redis.call('MGET', unpack(keys))
-local found = {}
-for i = 1, #ids do
-  if values[i] then found[#found + 1] = values[i] else redis.call('SREM', KEYS[1], ids[i]) end
-end
-return found
 `;
 
 /** Refresh is sent in pipelines of this many routes (a gateway may hold many thousands). */
 const pipelineChunk = 500;
+
+interface StoredRoute {
+  gatewayId: string;
+  sessionId: string;
+  expiresAt: number;
+}
 
 export class RedisRouteRegistry implements RouteRegistry {
   readonly #client: Redis;
@@ -68,50 +72,40 @@ export class RedisRouteRegistry implements RouteRegistry {
   readonly #register: ReturnType<typeof defineScript>;
   readonly #refresh: ReturnType<typeof defineScript>;
   readonly #unregister: ReturnType<typeof defineScript>;
-  readonly #lookup: ReturnType<typeof defineScript>;
 
   /** `prefix` ("parley:") namespaces the keys; tests use a fresh one. */
   constructor(client: Redis, options: { prefix?: string } = {}) {
     this.#client = client;
     this.#prefix = options.prefix ?? "parley:";
-    this.#register = defineScript(client, "parleyRouteRegister", registerLua);
-    this.#refresh = defineScript(client, "parleyRouteRefresh", refreshLua);
-    this.#unregister = defineScript(client, "parleyRouteUnregister", unregisterLua);
-    this.#lookup = defineScript(client, "parleyRouteLookup", lookupLua);
+    this.#register = defineScript(client, "parleyUserRouteRegister", registerLua);
+    this.#refresh = defineScript(client, "parleyUserRouteRefresh", refreshLua);
+    this.#unregister = defineScript(client, "parleyUserRouteUnregister", unregisterLua);
   }
 
-  #routeKey(userId: string, deviceId: string): string {
-    return `${this.#prefix}route:{${userId}}:${deviceId}`;
-  }
-
-  #devicesKey(userId: string): string {
-    return `${this.#prefix}routes:{${userId}}`;
+  #userKey(userId: string): string {
+    return `${this.#prefix}user-routes:{${userId}}`;
   }
 
   async register(route: Route, ttlMs: number): Promise<void> {
-    await this.#register.run(
-      [this.#routeKey(route.userId, route.deviceId), this.#devicesKey(route.userId)],
-      [encode(route), Math.ceil(ttlMs), route.deviceId],
-    );
+    const now = Date.now();
+    await this.#register.run([this.#userKey(route.userId)], [route.deviceId, encode(route, now + ttlMs), Math.ceil(ttlMs), now]);
   }
 
   async unregister(route: Route): Promise<void> {
-    await this.#unregister.run(
-      [this.#routeKey(route.userId, route.deviceId), this.#devicesKey(route.userId)],
-      [route.sessionId, route.deviceId],
-    );
+    await this.#unregister.run([this.#userKey(route.userId)], [route.deviceId, route.sessionId]);
   }
 
   async refresh(routes: Route[], ttlMs: number): Promise<Route[]> {
     const recreated: Route[] = [];
     for (let i = 0; i < routes.length; i += pipelineChunk) {
+      const now = Date.now();
       const pipeline = this.#client.pipeline();
       const chunk = routes.slice(i, i + pipelineChunk);
       for (const route of chunk) {
         this.#refresh.queue(
           pipeline,
-          [this.#routeKey(route.userId, route.deviceId), this.#devicesKey(route.userId)],
-          [encode(route), Math.ceil(ttlMs), route.deviceId, route.sessionId],
+          [this.#userKey(route.userId)],
+          [route.deviceId, encode(route, now + ttlMs), Math.ceil(ttlMs), now, route.sessionId],
         );
       }
       const results = await pipeline.exec();
@@ -126,15 +120,24 @@ export class RedisRouteRegistry implements RouteRegistry {
     const users = [...new Set(userIds)];
     if (users.length === 0) return [];
     const pipeline = this.#client.pipeline();
-    for (const userId of users) this.#lookup.queue(pipeline, [this.#devicesKey(userId)], [this.#routeKey(userId, "")]);
-    const found = throwFirstError(await pipeline.exec()) as string[][];
-    return found.flatMap((values) => values.map((value) => JSON.parse(value) as Route));
+    for (const userId of users) pipeline.hgetall(this.#userKey(userId));
+    const found = throwFirstError(await pipeline.exec()) as Record<string, string>[];
+    const now = Date.now();
+    const routes: Route[] = [];
+    for (const [i, devices] of found.entries()) {
+      const userId = users[i] as string;
+      for (const deviceId in devices) {
+        const stored = JSON.parse(devices[deviceId] as string) as StoredRoute;
+        if (stored.expiresAt > now) routes.push({ deviceId, userId, gatewayId: stored.gatewayId, sessionId: stored.sessionId });
+      }
+    }
+    return routes;
   }
 }
 
-function encode(route: Route): string {
-  const { deviceId, userId, gatewayId, sessionId } = route;
-  return JSON.stringify({ deviceId, userId, gatewayId, sessionId });
+function encode(route: Route, expiresAt: number): string {
+  const stored: StoredRoute = { gatewayId: route.gatewayId, sessionId: route.sessionId, expiresAt };
+  return JSON.stringify(stored);
 }
 
 /** Pipeline results as values; the first failed command fails the call. */
