@@ -84,12 +84,14 @@ export class Cluster {
     return this.start(name, previous.role, previous.extraEnv);
   }
 
-  /** Reads one Prometheus sample (summed over labels) from a process's /metrics. */
-  async metric(name: string, metric: string): Promise<number> {
+  /** Reads one Prometheus sample (summed over labels; only samples with `label`, e.g. `hop="offered"`, if given) from a process's /metrics. */
+  async metric(name: string, metric: string, label?: string): Promise<number> {
     const text = await (await fetch(`http://127.0.0.1:${this.get(name).metricsPort}/metrics`)).text();
     let total = 0;
     for (const line of text.split("\n")) {
-      if (line.startsWith(`${metric} `) || line.startsWith(`${metric}{`)) total += Number(line.slice(line.lastIndexOf(" ") + 1));
+      if (!(line.startsWith(`${metric} `) || line.startsWith(`${metric}{`))) continue;
+      if (label && !line.slice(0, line.lastIndexOf(" ")).includes(label)) continue;
+      total += Number(line.slice(line.lastIndexOf(" ") + 1));
     }
     return total;
   }

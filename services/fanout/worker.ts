@@ -129,7 +129,8 @@ export function createFanoutWorker(deps: {
         deps.bus.subscribe("conversation-events", "fanout", (event, _key, headers) =>
           // The span continues the sender's trace from the message headers.
           withSpanFromHeaders("conversation-events consume", headers, async () => {
-            if (event.sentAt)
+            // Messages only: the hops' ages are of sends (appended and published are measured there).
+            if (event.sentAt && event.body.case === "message")
               deps.metrics?.eventAge.observe({ hop: "consumed" }, (Date.now() - timestampMs(event.sentAt)) / 1000);
             await deliver(recipientsAt(await members.forEvent(event), event.sequence), event);
           }),

@@ -31,7 +31,8 @@ export function createGatewayInternalService(
     switch (payload.case) {
       case "event": {
         const offered = registry.offerEvent(req.userIds, payload.value, { receiptsNotLive: req.receiptsNotLive });
-        if (onOffered && payload.value.sentAt) onOffered(Date.now() - timestampMs(payload.value.sentAt));
+        if (onOffered && payload.value.sentAt && payload.value.body.case === "message")
+          onOffered(Date.now() - timestampMs(payload.value.sentAt));
         return create(DeliverResponseSchema, { offered });
       }
       case "receipt":

@@ -9,7 +9,7 @@ import { bearer } from "../../clients/node/transport.ts";
 import { MessagingService } from "../../gen/parley/v1/messaging_pb.js";
 import type { Cluster } from "../../scripts/cluster/launcher.ts";
 import { range, sequencesIn, textMessage } from "../helpers/chat.ts";
-import { eventually, newPhone, type SignedIn } from "../helpers/parley.ts";
+import { eventually, eventuallyAsync, newPhone, type SignedIn } from "../helpers/parley.ts";
 import { type ClusterClients, gatewayAt, signIn, startEngineCluster } from "./fixture.ts";
 
 let cluster: Cluster;
@@ -18,6 +18,25 @@ before(async () => {
   ({ cluster, clients: c } = await startEngineCluster());
 });
 after(() => cluster.stop());
+
+/** How many message ages each hop has measured, over the processes that measure it. */
+async function hopCounts(): Promise<Record<"appended" | "published" | "consumed" | "offered", number>> {
+  const sum = async (processes: string[], hop: string) =>
+    (await Promise.all(processes.map((p) => cluster.metric(p, "parley_event_age_seconds_count", `hop="${hop}"`)))).reduce(
+      (a, b) => a + b,
+      0,
+    );
+  const messaging = ["messaging-1", "messaging-2"];
+  return {
+    appended: await sum(messaging, "appended"),
+    published: await sum(messaging, "published"),
+    consumed: await sum(["fanout-1", "fanout-2"], "consumed"),
+    offered: await sum(
+      [...cluster.processes.keys()].filter((name) => name.startsWith("gateway")),
+      "offered",
+    ),
+  };
+}
 
 const on = (gateway: number, who: SignedIn, options: { window?: number; autoAck?: boolean } = {}) =>
   new DeviceStream(gatewayAt(c, gateway), { accessToken: who.accessToken, ...options });
@@ -129,6 +148,7 @@ describe("concurrent writers", () => {
     const streams = members.map((m, i) => on(i % 2, m));
     await Promise.all(streams.map((s) => s.caughtUp));
     const perSender = 25;
+    const hopsBefore = await hopCounts();
     // A gateway relays a conversation's sends to one instance; calls straight to each instance
     // make both write into the conversation at once.
     const direct = ["messaging-1", "messaging-2"].map((name, i) => ({
@@ -165,6 +185,19 @@ describe("concurrent writers", () => {
       ["fanout-1", "fanout-2"].map((f) => cluster.metric(f, "parley_fanout_lag_seconds_count")),
     );
     assert.ok(lagSamples.reduce((a, b) => a + b, 0) > 0, "fanout lag is measured");
+    // Each message's age at each hop: appended and published in messaging, consumed in fanout, offered at a gateway.
+    const sent = sequences.length;
+    const after = await hopCounts();
+    assert.equal(after.appended - hopsBefore.appended, sent, "every send's age is measured appended");
+    assert.equal(after.published - hopsBefore.published, sent, "every send's age is measured published");
+    await eventuallyAsync(
+      "fanout measured every message consumed",
+      async () => (await hopCounts()).consumed - hopsBefore.consumed === sent,
+    );
+    await eventuallyAsync(
+      "a gateway measured every message offered",
+      async () => (await hopCounts()).offered - hopsBefore.offered >= sent,
+    );
     for (const instance of ["messaging-1", "messaging-2"]) {
       assert.ok((await cluster.metric(instance, "parley_sends_total")) > 0, `${instance} stored some of the sends`);
     }
