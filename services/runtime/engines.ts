@@ -21,6 +21,7 @@ import {
 } from "../messaging/adapters/cassandra.ts";
 import { userDirectory } from "../messaging/adapters/user-store-directory.ts";
 import type { MessagingStores } from "../messaging/compose.ts";
+import { positiveWholeNumber } from "../shared/env-settings.ts";
 import type { Logger } from "../shared/logger.ts";
 import { connectCassandra, settingsFromEnv } from "../storage/cassandra/client.ts";
 import { openRedis } from "../storage/redis.ts";
@@ -57,7 +58,11 @@ export async function openCassandra(logger: Logger): Promise<CassandraStores> {
 }
 
 export async function openKafkaBus(logger: Logger, clientId: string): Promise<EventBus> {
-  return createKafkaBus({ logger: logger.child({ component: "kafka" }), clientId: `parley-${clientId}` });
+  return createKafkaBus({
+    logger: logger.child({ component: "kafka" }),
+    clientId: `parley-${clientId}`,
+    concurrency: positiveWholeNumber(process.env, "PARLEY_KAFKA_CONCURRENCY", 12),
+  });
 }
 
 export async function openRedisRoutes(logger: Logger): Promise<{ routes: RouteRegistry; close(): Promise<void> }> {

@@ -21,7 +21,12 @@ export interface KafkaBusOptions {
   namespace?: string;
   /** Handler retries before a message is dead-lettered (default 5 calls, 100 ms doubling). */
   retry?: Partial<RetryPolicy>;
-  /** Partitions one subscription handles at once, each in order (default 4). */
+  /**
+   * Partitions one subscription handles at once, each in order (default 12, the topics' default
+   * partition count). A handler waits on round trips (fanout: Redis, then a gateway), so with
+   * fewer at once a consumer idles while its backlog grows: at 250 1:1 msgs/s on the engines,
+   * 4 left fanout's messages 152-371 ms old when consumed (p50), 12 63-66 ms.
+   */
   concurrency?: number;
   /** Commit handled offsets after this many messages (default 100) or this long (default 1 s), also at batch ends. */
   commitEvery?: number;
@@ -105,7 +110,7 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
         groupId: groupId(namespace, group, topic),
         handler,
         retry,
-        concurrency: options.concurrency ?? 4,
+        concurrency: options.concurrency ?? 12,
         commitEvery: options.commitEvery ?? 100,
         commitIntervalMs: options.commitIntervalMs ?? 1_000,
         sessionTimeoutMs: options.sessionTimeoutMs ?? 10_000,
