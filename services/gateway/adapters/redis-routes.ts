@@ -1,6 +1,6 @@
 // Routes in Redis, shared by every gateway and fanout worker: one hash per user, a field per
-// device, so a lookup is one plain HGETALL per user (no script: fanout and push look up every
-// recipient of every event, and a script call costs Redis about ten times a HGETALL). Redis 7.0
+// device, so a lookup is one plain HGETALL per user (no script: fanout looks up every recipient
+// of every event, and a script call costs Redis about ten times a HGETALL). Redis 7.0
 // cannot expire one field of a hash, so each value carries its expiry time (the writer's clock)
 // and readers skip expired ones; the writes drop them, and the hash itself expires with its
 // longest-lived route. All of a user's routes sit under the hash tag {userId}, one cluster slot.
