@@ -9,6 +9,7 @@ import type { SenderSlot, Tally } from "../load/protocol.ts";
 import { newHistogram } from "../load/recorder.ts";
 import { nowUs } from "../load/stamp.ts";
 import type { Step } from "../report/results.ts";
+import { hopAgesBetween, quantileMs } from "../targets/hop-ages.ts";
 import { scrape } from "../targets/metrics.ts";
 import type { Target } from "../targets/target.ts";
 
@@ -45,6 +46,7 @@ export async function runStep(pool: LoadPool, target: Target, plan: StepPlan): P
   // Counters first: a busy server can take a while to answer its metrics endpoint.
   const before = sumTally(await pool.all({ kind: "tally" }));
   const countersBefore = await serverCounters(target);
+  const hopsBefore = await target.hopAges?.();
   const startUs = nowUs() + 500_000;
   const measureFromUs = startUs + timing.warmupMs * 1000;
   const measureToUs = measureFromUs + timing.measureMs * 1000;
@@ -78,6 +80,12 @@ export async function runStep(pool: LoadPool, target: Target, plan: StepPlan): P
   const snapshots = await pool.all({ kind: "collect" });
   const after = sumTally(await pool.all({ kind: "tally" }));
   const countersAfter = await serverCounters(target);
+  const hops = hopsBefore ? hopAgesBetween(hopsBefore, (await target.hopAges?.()) ?? new Map()) : undefined;
+  const hopP99 = (hop: string) => {
+    const buckets = hops?.get(hop);
+    const value = buckets ? quantileMs(buckets, 0.99) : undefined;
+    return value === undefined ? null : Math.round(value * 10) / 10;
+  };
 
   const latency = newHistogram();
   const sendResult = newHistogram();
@@ -148,6 +156,11 @@ export async function runStep(pool: LoadPool, target: Target, plan: StepPlan): P
     "receipts/s": Math.round((after.receipts - before.receipts) / stepSeconds),
     "server sends/s": countersDelta(countersBefore, countersAfter, "parley_sends_total", stepSeconds),
     "server live offers/s": countersDelta(countersBefore, countersAfter, "parley_live_deliveries_total", stepSeconds),
+    // A message's age after the server accepted it (its own histograms, to within a bucket):
+    // appended and published to the bus, then taken by fanout. The rest of the copy's time is
+    // fanout's and the transport's.
+    "server published p99 ms": hopP99("published"),
+    "server consumed p99 ms": hopP99("consumed"),
     // Where latency spikes come from: the longest the server's event loop was blocked during the
     // step (prom-client resets its lag histogram at every scrape) and its GC time in the step.
     "server longest stall ms": stallMs(countersAfter),

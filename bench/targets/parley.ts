@@ -9,6 +9,7 @@ import { bearer } from "../../clients/node/transport.ts";
 import { ConversationService } from "../../gen/parley/v1/conversations_pb.js";
 import { MessagingService } from "../../gen/parley/v1/messaging_pb.js";
 import { stopChild } from "../core/processes.ts";
+import { scrapeHopAges } from "./hop-ages.ts";
 import { metricsHeap } from "./metrics.ts";
 import { embeddedSeed, seedEnv } from "./seed.ts";
 import { serverRoot, spawnServer } from "./spawn-server.ts";
@@ -71,6 +72,7 @@ export async function startParley(accountsNeeded: number, options: ServerOptions
     quietCores: 0.15,
     serverPids: () => [pid],
     heap: () => metricsHeap(metricsPort),
+    hopAges: () => scrapeHopAges([metricsPort]),
     async accounts(n) {
       // Each call hands out accounts nobody in this server's run has used yet.
       const slice = seed.accounts.slice(handed, handed + n);

@@ -35,7 +35,7 @@ export interface Target {
   group(owner: Account, members: Account[]): Promise<string>;
   /** Stores messages through the unary SendMessage (seeding history, not measured). */
   sendUnary(from: Account, conversationId: string, clientMessageId: string, body: string): Promise<void>;
-  /** The cluster's per-hop message ages (engines only), to difference around a step. */
+  /** The server's per-hop message ages (Parley's), to difference around a step. */
   hopAges?(): Promise<HopAges>;
   /** Where the server's CPU profile went, when --cpu-prof is on. */
   profiles: string[];
