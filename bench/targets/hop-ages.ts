@@ -1,8 +1,11 @@
-// Where a message's time goes in the engines cluster: its age at each hop, from the processes'
-// own histograms (parley_event_age_seconds by hop, and fanout's parley_fanout_lag_seconds as
-// "handed-off"), summed over the cluster. Scraped before and after a step (never during one, a
-// scrape costs the server CPU); the difference is that step's messages. Prometheus buckets give
-// the quantiles to within a bucket, interpolated linearly inside it.
+// Where a message's time goes in a Parley server (the embedded one or the engines cluster): its
+// age at each hop, from the processes' own histograms (parley_event_age_seconds by hop, and
+// fanout's parley_fanout_lag_seconds as "handed-off"), summed over the processes. Scraped before
+// and after a step (never during one, a scrape costs the server CPU); the difference is that
+// step's messages. Prometheus buckets give the quantiles to within a bucket, interpolated
+// linearly inside it.
+
+import { metricsText } from "./metrics.ts";
 
 /** Cumulative counts by bucket upper bound in seconds (Infinity for +Inf), in ascending order. */
 export type Buckets = Map<number, number>;
@@ -35,8 +38,7 @@ export async function scrapeHopAges(ports: number[]): Promise<HopAges> {
   const ages: HopAges = new Map();
   for (const port of ports) {
     try {
-      const response = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(3_000) });
-      parseHopAges(await response.text(), ages);
+      parseHopAges(await metricsText(port), ages);
     } catch {
       // A process that does not answer in time is not counted.
     }

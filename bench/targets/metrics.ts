@@ -1,10 +1,14 @@
 // Reads gauges from a Parley process's Prometheus endpoint. Scraped only between steps, never
 // during a measurement, since a scrape costs the server CPU.
 
-export async function scrape(port: number): Promise<Map<string, number>> {
-  // A saturated server may take long to answer; the bench does not wait for it.
+/** A process's /metrics text. A saturated server may take long to answer; the bench does not wait for it. */
+export async function metricsText(port: number): Promise<string> {
   const response = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(3_000) });
-  const text = await response.text();
+  return response.text();
+}
+
+export async function scrape(port: number): Promise<Map<string, number>> {
+  const text = await metricsText(port);
   const values = new Map<string, number>();
   for (const line of text.split("\n")) {
     if (line === "" || line.startsWith("#")) continue;

@@ -5,7 +5,6 @@
 // neither builds one huge call nor floods the gateways. Each event counts in
 // parley_fanout_events_total{strategy}.
 
-import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { Counter } from "prom-client";
 import type { ConversationEvent } from "../../gen/parley/v1/events_pb.js";
 import { type EventBus, receiptKindHeader } from "../bus/ports.ts";
@@ -13,7 +12,7 @@ import { MemberCache } from "../messaging/member-cache.ts";
 import type { ConversationStore, MemberRecord } from "../messaging/ports.ts";
 import { positiveWholeNumber } from "../shared/env-settings.ts";
 import { createLogger, type Logger } from "../shared/logger.ts";
-import type { Metrics } from "../shared/metrics.ts";
+import { type Metrics, observeMessageAge } from "../shared/metrics.ts";
 import { withSpanFromHeaders } from "../shared/tracing.ts";
 import type { DeliveryRouter } from "./ports.ts";
 import { ReceiptAudience } from "./receipt-audience.ts";
@@ -129,9 +128,7 @@ export function createFanoutWorker(deps: {
         deps.bus.subscribe("conversation-events", "fanout", (event, _key, headers) =>
           // The span continues the sender's trace from the message headers.
           withSpanFromHeaders("conversation-events consume", headers, async () => {
-            // Messages only: the hops' ages are of sends (appended and published are measured there).
-            if (event.sentAt && event.body.case === "message")
-              deps.metrics?.eventAge.observe({ hop: "consumed" }, (Date.now() - timestampMs(event.sentAt)) / 1000);
+            if (deps.metrics) observeMessageAge(deps.metrics, "consumed", event);
             await deliver(recipientsAt(await members.forEvent(event), event.sequence), event);
           }),
         ),

@@ -4,7 +4,7 @@ import type { Client } from "@connectrpc/connect";
 import type { MessagingService } from "../../gen/parley/v1/messaging_pb.js";
 import type { Clock } from "../shared/clock.ts";
 import type { Logger } from "../shared/logger.ts";
-import type { Metrics } from "../shared/metrics.ts";
+import { type Metrics, observeMessageAge } from "../shared/metrics.ts";
 import type { SessionExtension } from "./extension.ts";
 import { createGatewayInternalService } from "./internal-service.ts";
 import { type RoutePublishing, SessionRegistry } from "./registry.ts";
@@ -53,8 +53,8 @@ export function composeGateway(deps: {
   return {
     registry,
     sessionService,
-    internalService: createGatewayInternalService(registry, deps.closing, (ageMs) =>
-      metrics.eventAge.observe({ hop: "offered" }, ageMs / 1000),
+    internalService: createGatewayInternalService(registry, deps.closing, (event) =>
+      observeMessageAge(metrics, "offered", event),
     ),
   };
 }

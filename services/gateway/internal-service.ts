@@ -1,7 +1,6 @@
 // GatewayInternalService: fanout workers hand events, receipts and sign-outs to this gateway's streams,
 // one call each (Deliver) or many on one long-lived stream (DeliverStream).
 import { create } from "@bufbuild/protobuf";
-import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import {
   type DeliverRequest,
@@ -10,6 +9,7 @@ import {
   DeliverResponseSchema,
   GatewayInternalService,
 } from "../../gen/parley/internal/v1/gateway_pb.js";
+import type { ConversationEvent } from "../../gen/parley/v1/events_pb.js";
 import { withSpanFromHeaders } from "../shared/tracing.ts";
 import { untilAborted } from "../shared/until-aborted.ts";
 import type { SessionRegistry } from "./registry.ts";
@@ -19,20 +19,19 @@ const deliverSpanName = `${GatewayInternalService.typeName}/${GatewayInternalSer
 /**
  * `closing` aborts when the gateway starts to drain: open DeliverStreams end and new ones are
  * refused (UNAVAILABLE), so no fanout worker's stream holds the server open while it stops.
- * `onOffered` is told each delivered message's age (now minus its sentAt) once its devices have it.
+ * `onOffered` is told of each event once its devices have it (for the metrics).
  */
 export function createGatewayInternalService(
   registry: SessionRegistry,
   closing: AbortSignal = new AbortController().signal,
-  onOffered?: (ageMs: number) => void,
+  onOffered?: (event: ConversationEvent) => void,
 ): ServiceImpl<typeof GatewayInternalService> {
   function deliver(req: DeliverRequest): DeliverResponse {
     const payload = req.payload;
     switch (payload.case) {
       case "event": {
         const offered = registry.offerEvent(req.userIds, payload.value, { receiptsNotLive: req.receiptsNotLive });
-        if (onOffered && payload.value.sentAt && payload.value.body.case === "message")
-          onOffered(Date.now() - timestampMs(payload.value.sentAt));
+        onOffered?.(payload.value);
         return create(DeliverResponseSchema, { offered });
       }
       case "receipt":

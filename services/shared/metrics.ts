@@ -1,6 +1,8 @@
 // Prometheus metrics of one process, served over plain HTTP/1.1 for scrapers.
 import { createServer, type Server } from "node:http";
+import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { ConversationEvent } from "../../gen/parley/v1/events_pb.js";
 
 export function createMetrics() {
   const registry = new Registry();
@@ -146,6 +148,12 @@ export function createMetrics() {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** Records a message's age (now minus its sentAt) at a hop; other events are not counted. */
+export function observeMessageAge(metrics: Metrics, hop: string, event: ConversationEvent): void {
+  if (event.sentAt && event.body.case === "message")
+    metrics.eventAge.observe({ hop }, (Date.now() - timestampMs(event.sentAt)) / 1000);
+}
 
 /** Serves GET /metrics on host:port; resolves with the bound port. */
 export async function serveMetrics(metrics: Metrics, host: string, port: number): Promise<{ server: Server; port: number }> {
